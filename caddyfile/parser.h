@@ -34,6 +34,9 @@ typedef struct cc_cf_parse_opts {
     bool (*is_directive)(const char *name);
     /* Warnings (missing glob matches, empty imports, deprecated {args.N}). May be NULL. */
     cc_warns *warns;
+    /* When set, `import` resolves snippets only and treats any file import as an error
+     * (the fuzzer uses this so random input cannot read the filesystem). */
+    bool no_file_imports;
 } cc_cf_parse_opts;
 
 /** Parses a whole Caddyfile. filename is used for token positions and as the base
