@@ -92,6 +92,8 @@ typedef struct cc_adapt {
     int group_counter;
     cc_cfg *named_routes; /* OBJ name -> route, from &(name) blocks */
     cc_cfg *root;         /* the whole config being built */
+    cc_cfg *state;        /* OBJ of cross-block directive state (log name counter, tls
+                           * cert file tags), created on first use; may start NULL */
 } cc_adapt;
 
 /* The default directive order (caddy-reference section 3.1), NULL-terminated. */

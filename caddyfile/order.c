@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The default directive order (Caddy's defaultDirectiveOrder, with rate_limit placed
- * before basic_auth as the caddy-ratelimit plugin registers it). Handler directives run
+ * right before basic_auth, after the deprecated basicauth, as the caddy-ratelimit plugin
+ * registers it). Handler directives run
  * in this order within a block unless written inside `route`. */
 #include "adapt_internal.h"
 
@@ -25,8 +26,8 @@ const char *const cc_cf_default_order[] = {
     "rewrite",
     "uri",
     "try_files",
-    "rate_limit",
     "basicauth",
+    "rate_limit",
     "basic_auth",
     "forward_auth",
     "request_header",

@@ -439,6 +439,37 @@ static void indent(sbuf *b, bool pretty, int depth)
         sb_put(b, "\t", 1);
 }
 
+/* Go's encoding/json float format (what `caddy adapt` prints): the shortest text that
+ * reads back as the same double, fixed notation for 1e-6 <= |d| < 1e21, else exponent
+ * notation with a minimal exponent ("1e-7", "1e+21"). */
+static void write_num(sbuf *b, double d)
+{
+    char tmp[400];
+    if (!isfinite(d)) {
+        sb_puts(b, "null");
+        return;
+    }
+    double ad = fabs(d);
+    if (ad == 0 || (ad >= 1e-6 && ad < 1e21)) {
+        for (int dec = 0; dec <= 30; dec++) {
+            snprintf(tmp, sizeof(tmp), "%.*f", dec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+    } else {
+        for (int prec = 0; prec <= 17; prec++) {
+            snprintf(tmp, sizeof(tmp), "%.*e", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+        /* "1e-07" -> "1e-7" */
+        char *e = strchr(tmp, 'e');
+        if (e && (e[1] == '-' || e[1] == '+') && e[2] == '0' && e[3])
+            memmove(e + 2, e + 3, strlen(e + 3) + 1);
+    }
+    sb_puts(b, tmp);
+}
+
 static void write_val(sbuf *b, const cc_cfg *v, bool pretty, int depth)
 {
     char tmp[64];
@@ -458,20 +489,7 @@ static void write_val(sbuf *b, const cc_cfg *v, bool pretty, int depth)
         sb_puts(b, tmp);
         break;
     case CC_CFG_NUM:
-        if (!isfinite(v->d))
-            snprintf(tmp, sizeof(tmp), "null");
-        else
-            snprintf(tmp, sizeof(tmp), "%.17g", v->d);
-        /* shortest round-trip form keeps golden files readable */
-        for (int prec = 1; prec < 17 && isfinite(v->d); prec++) {
-            char t2[64];
-            snprintf(t2, sizeof(t2), "%.*g", prec, v->d);
-            if (strtod(t2, NULL) == v->d) {
-                memcpy(tmp, t2, strlen(t2) + 1);
-                break;
-            }
-        }
-        sb_puts(b, tmp);
+        write_num(b, v->d);
         break;
     case CC_CFG_STR:
         write_str(b, v->s.p, v->s.n);

@@ -6,9 +6,9 @@
 /* clang-format off */
 /* One X(name) per handlers/<name>.c; three lists so that parallel work never edits the
  * same line. */
-#define MODULES_BASIC(X)
-#define MODULES_FILES(X)
-#define MODULES_PROXY(X)
+#define MODULES_BASIC(X) X(respond) X(redir) X(rewrite) X(uri) X(method) X(header) X(request_header) X(request_body) X(root) X(vars) X(error) X(abort)
+#define MODULES_FILES(X) X(file_server) X(try_files) X(basic_auth) X(basicauth) X(encode) X(rate_limit)
+#define MODULES_PROXY(X) X(reverse_proxy) X(copy_response) X(copy_response_headers)
 #define MODULES(X) MODULES_BASIC(X) MODULES_FILES(X) MODULES_PROXY(X)
 
 #define DECLARE(name) extern const cc_module cc_mod_##name;
