@@ -10,16 +10,19 @@ SAN     ?=
 CFLAGS  ?=
 WARN     = -Wall -Wextra -Wshadow -Werror
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN) -MMD -MP -I. $(CFLAGS)
-LIBS     = -ljansson -lm
+LIBS     = -ljansson -lm -lcrypt -lmicrohttpd -lpthread -lcurl
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
 LIB_SRCS  := $(wildcard core/*.c caddyfile/*.c handlers/*.c)
 MAIN_SRCS := $(wildcard caddy-c/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/*.c))
 MAIN_OBJS := $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# keep test objects between runs (they are intermediate files of a pattern chain)
+.SECONDARY:
 
 .PHONY: all deps deps-test test unit asan fuzz fuzz-build run check fmt fmt-check clean bench
 
@@ -69,7 +72,7 @@ fuzz-build: $(FUZZ_BIN)
 $(FUZZ_BIN): tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lm
+	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lcrypt -lpthread -lm
 
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_BIN) $${FUZZ_SECONDS:-60}

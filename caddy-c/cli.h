@@ -58,6 +58,10 @@ int cmd_validate(const cli_command *self, int argc, char **argv);
 int cmd_fmt(const cli_command *self, int argc, char **argv);
 int cmd_version(const cli_command *self, int argc, char **argv);
 int cmd_help(const cli_command *self, int argc, char **argv);
+int cmd_run(const cli_command *self, int argc, char **argv);
+int cmd_reload(const cli_command *self, int argc, char **argv);
+int cmd_stop(const cli_command *self, int argc, char **argv);
+int cmd_file_server(const cli_command *self, int argc, char **argv);
 /* Flag tables, defined next to the code that reads them. */
 #define CMD_ADAPT_NFLAGS 5
 #define CMD_VALIDATE_NFLAGS 3
@@ -65,6 +69,14 @@ int cmd_help(const cli_command *self, int argc, char **argv);
 extern const cli_flag cmd_adapt_flags[CMD_ADAPT_NFLAGS];
 extern const cli_flag cmd_validate_flags[CMD_VALIDATE_NFLAGS];
 extern const cli_flag cmd_fmt_flags[CMD_FMT_NFLAGS];
+#define CMD_RUN_NFLAGS 6
+#define CMD_RELOAD_NFLAGS 4
+#define CMD_STOP_NFLAGS 3
+#define CMD_FILE_SERVER_NFLAGS 10
+extern const cli_flag cmd_run_flags[CMD_RUN_NFLAGS];
+extern const cli_flag cmd_reload_flags[CMD_RELOAD_NFLAGS];
+extern const cli_flag cmd_stop_flags[CMD_STOP_NFLAGS];
+extern const cli_flag cmd_file_server_flags[CMD_FILE_SERVER_NFLAGS];
 
 /* Help output (cmd_help.c). */
 void cli_print_root_help(FILE *f);
@@ -106,6 +118,16 @@ int cli_adapt_caddyfile(cc_arena *a, const char *filename, const char *src, size
                         cc_cfg **out, cc_warns *warns, cc_err *err);
 /** Prints every warning as "WARN <message>" on stderr. */
 void cli_print_warnings(const cc_warns *warns);
+/** Serves cfg (owned by arena a, which is taken in every case; NULL = empty config) in
+ * the foreground until stopped, as `run` and `file-server` do: file/adapter are the
+ * source for SIGUSR1 and --watch, pidfile (may be NULL) gets the process ID, started_msg
+ * (may be NULL) is logged once serving. Returns the exit code (cmd_run.c). */
+int cli_serve(cc_arena *a, cc_cfg *cfg, const char *file, const char *adapter, bool watch,
+              const char *pidfile, const char *started_msg);
+/** The admin address to talk to: flag if given, else cfg's admin listener, else the
+ * default (cmd_reload.c). */
+const char *cli_admin_address(const char *flag, const cc_cfg *cfg);
+
 /** Checks an adapted configuration the way `validate` and `adapt --validate` do. */
 int cli_validate_cfg(const cc_cfg *cfg, cc_err *err);
 

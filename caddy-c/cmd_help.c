@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The command table with every command's help text, and `caddy-c help [command]`. The
- * commands that need the HTTP engine (run, reload, stop, file-server) are listed with
- * their usage; their table entry gets a run function when the engine lands. */
+ * The command table with every command's help text, and `caddy-c help [command]`. A
+ * command without a run function is listed as not in this build. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,11 +36,26 @@ const cli_command cli_commands[] = {
     },
     {
         .name = "file-server",
-        .usage = "[--domain <example.com>] [--root <path>] [--listen <addr>] [--browse] "
-                 "[--access-log]",
+        .usage = "[--root <path>] [--listen <addr>] [--browse] [--reveal-symlinks] "
+                 "[--access-log] [--precompressed <formats>] [--no-compress] [--debug]",
         .short_desc = "Spins up a production-ready file server",
-        .long_desc = "Serves a directory of static files with a configuration built from the\n"
-                     "command line, without a config file.",
+        .long_desc =
+            "A simple but production-ready file server. Useful for quick deployments,\n"
+            "demos, and development.\n"
+            "\n"
+            "The files of --root (default: the current directory) are served on the\n"
+            "--listen address (default :80). --browse lists directories that have no\n"
+            "index file; --reveal-symlinks shows symlink targets in those listings.\n"
+            "\n"
+            "Responses are compressed with Zstandard or Gzip when the client accepts it;\n"
+            "--no-compress turns that off. --precompressed br,zstd,gzip serves file.br,\n"
+            "file.zst or file.gz next to a file instead, in the given order of preference.\n"
+            "\n"
+            "--access-log logs every request; --debug enables debug logs. There is no admin\n"
+            "endpoint. --domain (HTTPS) needs TLS, which this build does not have yet.",
+        .flags = cmd_file_server_flags,
+        .nflags = CMD_FILE_SERVER_NFLAGS,
+        .run = cmd_file_server,
     },
     {
         .name = "fmt",
@@ -78,24 +92,60 @@ const cli_command cli_commands[] = {
         .name = "reload",
         .usage = "--config <path> [--adapter <name>] [--address <interface>] [--force]",
         .short_desc = "Changes the config of the running server",
-        .long_desc = "Sends a new configuration to a running caddy-c through its admin API;\n"
-                     "the new configuration replaces the old one without dropping requests.",
+        .long_desc = "Gives the running caddy-c a new configuration through its admin API. The\n"
+                     "config file is read and adapted here, so mistakes are reported with their\n"
+                     "file and line before anything is sent. The running server provisions the\n"
+                     "new configuration completely before switching to it, without dropping\n"
+                     "requests; if it fails, the old configuration keeps serving and the error is\n"
+                     "printed here (exit status 1).\n"
+                     "\n"
+                     "The admin address is --address, else the \"admin\" setting of the new\n"
+                     "configuration, else localhost:2019 ($CADDY_ADMIN when set).\n"
+                     "\n"
+                     "An unchanged configuration is not reloaded unless --force is given.",
+        .flags = cmd_reload_flags,
+        .nflags = CMD_RELOAD_NFLAGS,
+        .run = cmd_reload,
     },
     {
         .name = "run",
         .usage = "[--config <path> [--adapter <name>]] [--envfile <path>] [--environ] "
-                 "[--resume] [--watch] [--pidfile <file>]",
+                 "[--watch] [--pidfile <file>]",
         .short_desc = "Starts the server and blocks until it is stopped",
         .long_desc =
-            "Starts the server in the foreground with the given configuration (by default\n"
-            "./Caddyfile) and serves until it is stopped.",
+            "Starts the server in the foreground and serves until it is stopped.\n"
+            "\n"
+            "The configuration is --config (a Caddyfile when its name starts with\n"
+            "Caddyfile or ends in .caddyfile, or with --adapter caddyfile; otherwise\n"
+            "JSON), by default ./Caddyfile. Without any config file, only the admin\n"
+            "endpoint runs, waiting for a configuration (POST /load).\n"
+            "\n"
+            "If the configuration cannot be loaded, the error is printed and the exit\n"
+            "status is 1.\n"
+            "\n"
+            "SIGINT and SIGTERM stop gracefully: listeners close, and requests in flight\n"
+            "finish (for up to the grace_period option, if set). A second SIGINT or a\n"
+            "SIGQUIT exits at once (status 2). SIGUSR1 reloads the config file.\n"
+            "\n"
+            "--watch reloads the config file whenever it changes (for development).\n"
+            "--envfile loads KEY=VALUE lines into the environment first; --environ prints\n"
+            "the environment; --pidfile writes the process ID to a file.",
+        .flags = cmd_run_flags,
+        .nflags = CMD_RUN_NFLAGS,
+        .run = cmd_run,
     },
     {
         .name = "stop",
         .usage = "[--config <path> [--adapter <name>]] [--address <interface>]",
         .short_desc = "Gracefully stops a running server",
-        .long_desc = "Asks a running caddy-c to stop through its admin API; requests in\n"
-                     "flight are finished first.",
+        .long_desc = "Asks a running caddy-c to stop through its admin API (POST /stop); requests\n"
+                     "in flight are finished first.\n"
+                     "\n"
+                     "The admin address is --address, else the \"admin\" setting of --config,\n"
+                     "else localhost:2019 ($CADDY_ADMIN when set).",
+        .flags = cmd_stop_flags,
+        .nflags = CMD_STOP_NFLAGS,
+        .run = cmd_stop,
     },
     {
         .name = "validate",
@@ -128,9 +178,10 @@ void cli_print_root_help(FILE *f)
                      "reads the same Caddyfile and adapts it to the same JSON "
                      "configuration.\n"
                      "\n"
-                     "Use '" CC_PROGRAM " adapt' to see how a Caddyfile translates to "
-                     "JSON,\n'" CC_PROGRAM " validate' to check a configuration and '" CC_PROGRAM
-                     " fmt'\nto format a Caddyfile.\n",
+                     "Use '" CC_PROGRAM " run' to serve a Caddyfile, '" CC_PROGRAM
+                     " adapt' to see how\na Caddyfile translates to JSON, '" CC_PROGRAM
+                     " validate' to check a configuration\nand '" CC_PROGRAM
+                     " fmt' to format a Caddyfile.\n",
           f);
     bool missing = false;
     for (size_t i = 0; i < cli_ncommands; i++)
@@ -148,6 +199,7 @@ void cli_print_root_help(FILE *f)
     }
     fputs("\nUsage:\n  " CC_PROGRAM " [command]\n\n"
           "Examples:\n"
+          "  $ " CC_PROGRAM " run\n"
           "  $ " CC_PROGRAM " adapt --config Caddyfile --pretty\n"
           "  $ " CC_PROGRAM " validate --config Caddyfile\n"
           "  $ " CC_PROGRAM " fmt --overwrite\n\n"

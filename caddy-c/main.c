@@ -4,6 +4,7 @@
  * --help prints the overview, --version the version, anything else is an error). */
 #include <string.h>
 
+#include "../core/match_file.h"
 #include "../handlers/handlers.h"
 #include "cli.h"
 #include "version.h"
@@ -11,6 +12,8 @@
 int main(int argc, char **argv)
 {
     cc_modules_set(cc_handler_modules);
+    cc_handler_types_set(cc_handler_types);
+    cc_matcher_register(&cc_matcher_file);
 
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         cli_print_root_help(stdout);

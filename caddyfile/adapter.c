@@ -134,7 +134,8 @@ int cc_cf_adapt(cc_arena *a, const char *filename, const char *src, size_t len, 
     set_order(ad);
 
     cc_cfg *invokes = cc_cfg_obj(a);
-    if (extract_named_routes(ad, blocks.v + first, blocks.n - first, invokes))
+    /* blocks.v is NULL for an empty file: no pointer arithmetic on it */
+    if (extract_named_routes(ad, blocks.n ? blocks.v + first : NULL, blocks.n - first, invokes))
         return CC_ERR;
 
     ad->blocks = cc_arena_alloc(a, (blocks.n ? blocks.n : 1) * sizeof(cc_cf_block));

@@ -43,7 +43,6 @@ static bool split_host_port(cc_arena *a, const char *hp, const char **host, cons
 }
 
 /* Go's strconv.Atoi: returns 0 ok, 1 syntax error, 2 out of range. */
-
 int cc_cf_atoi(const char *s, long long *out)
 {
     const char *p = s;
@@ -188,7 +187,6 @@ const char *cc_cf_addr_key(cc_arena *a, const cc_cf_addr *addr)
 }
 
 /* Caddy's Address.String(): the cleaned-up URL form used in messages. */
-
 const char *cc_cf_addr_string(cc_arena *a, const cc_cf_addr *addr)
 {
     if (!*addr->host && !*addr->port)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The file_server directive: its Caddyfile parser, producing Caddy's "file_server"
- * handler JSON. As in Caddy, the Caddyfiles the site came from are added to "hide" so
- * the server never serves its own configuration. Syntax (Caddy's fileserver/caddyfile.go):
+ * handler JSON, and (at the end) the run-time "file_server" handler that serves static
+ * files from it, with fs_content.c (conditional and range requests) and fs_browse.c
+ * (listings). As in Caddy, the Caddyfiles the site came from are added to "hide" so the
+ * server never serves its own configuration. Syntax (Caddy's fileserver/caddyfile.go):
  *
  *     file_server [<matcher>] [browse] {
  *         fs            <filesystem>
@@ -20,13 +22,22 @@
  *         etag_file_extensions <exts...>
  *     }
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../caddyfile/helper.h"
+#include "../core/rand.h"
+#include "../core/replacer.h"
+#include "fs.h"
 #include "goconv.h"
 
 typedef struct fsrv {
@@ -346,3 +357,554 @@ static cc_cfg *parse_handler(cc_helper *h)
 }
 
 const cc_module cc_mod_file_server = {CC_MODULE_ABI, "file_server", parse_handler, NULL};
+
+/* ---- run time: the "file_server" handler (Caddy's fileserver/staticfiles.go) ---- */
+
+typedef struct precomp {
+    const char *enc;    /* Accept-Encoding token */
+    const char *suffix; /* sidecar file suffix */
+} precomp;
+
+static const precomp precomp_known[] = {{"br", ".br"}, {"zstd", ".zst"}, {"gzip", ".gz"}};
+
+typedef struct fs_handler {
+    cc_handler super;
+    cc_tmpl *root; /* "{http.vars.root}" unless configured */
+    cc_tmpl **hide;
+    size_t nhide;
+    cc_tmpl **index;
+    size_t nindex;
+    bool browse;
+    cc_fs_browse bcfg;
+    bool canonical;
+    cc_tmpl *status; /* NULL = no override */
+    bool pass_thru;
+    const precomp **pre; /* configured sidecar encodings */
+    size_t npre;
+    const char **order; /* precompressed_order */
+    size_t norder;
+    const char **etag_exts;
+    size_t netag;
+    const char *cwd; /* working directory at provision, as Caddy's FastAbs caches it */
+} fs_handler;
+
+static int cfg_fail(cc_prov *ctx, const cc_cfg *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cfg_fail(cc_prov *ctx, const cc_cfg *at, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return cc_err_setat(ctx->err, at ? at->file : NULL, at ? at->line : 0, "file_server: %s", msg);
+}
+
+/* A JSON array of strings as a C array; false (error set) for any other shape. */
+static bool str_list(cc_prov *ctx, const cc_cfg *obj, const char *key, const char ***out, size_t *n)
+{
+    const cc_cfg *v = cc_cfg_get(obj, key);
+    *out = NULL;
+    *n = 0;
+    if (!v || v->type == CC_CFG_NULL)
+        return true;
+    if (v->type != CC_CFG_ARR) {
+        cfg_fail(ctx, v, "%s must be an array of strings", key);
+        return false;
+    }
+    *n = cc_cfg_len(v);
+    *out = cc_arena_alloc(ctx->a, (*n + 1) * sizeof(**out));
+    for (size_t i = 0; i < *n; i++) {
+        const cc_cfg *e = cc_cfg_idx(v, i);
+        if (e->type != CC_CFG_STR) {
+            cfg_fail(ctx, e, "%s must be an array of strings", key);
+            return false;
+        }
+        (*out)[i] = e->s.p;
+    }
+    return true;
+}
+
+static bool cfg_bool(const cc_cfg *obj, const char *key, bool dflt)
+{
+    const cc_cfg *v = cc_cfg_get(obj, key);
+    return v && v->type == CC_CFG_BOOL ? v->b : dflt;
+}
+
+static int provision_browse(fs_handler *f, const cc_cfg *b, cc_prov *ctx)
+{
+    if (b->type != CC_CFG_OBJ)
+        return cfg_fail(ctx, b, "browse must be an object");
+    f->browse = true;
+    const char *tpl = cc_cfg_get_str(b, "template_file");
+    if (tpl && tpl[0])
+        return cfg_fail(ctx, b,
+                        "browse template_file %s: custom Go templates are not supported, only "
+                        "the built-in listing",
+                        tpl);
+    f->bcfg.reveal_symlinks = cfg_bool(b, "reveal_symlinks", false);
+    const cc_cfg *lim = cc_cfg_get(b, "file_limit");
+    if (lim && lim->type == CC_CFG_INT)
+        f->bcfg.file_limit = lim->i;
+    const char **sort;
+    size_t n;
+    if (!str_list(ctx, b, "sort", &sort, &n))
+        return CC_ERR;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = sort[i];
+        if (i == 0) {
+            if (strcmp(s, "name") && strcmp(s, "namedirfirst") && strcmp(s, "size") &&
+                strcmp(s, "time"))
+                return cfg_fail(ctx, b,
+                                "the first option must be one of the following: name, "
+                                "namedirfirst, size, time, but got %s",
+                                s);
+            f->bcfg.sort = s;
+        } else if (i == 1) {
+            if (strcmp(s, "asc") && strcmp(s, "desc"))
+                return cfg_fail(ctx, b,
+                                "the second option must be one of the following: asc, desc, "
+                                "but got %s",
+                                s);
+            f->bcfg.order = s;
+        } else {
+            return cfg_fail(ctx, b, "only max 2 sort options are allowed, but got %zu", i + 1);
+        }
+    }
+    return CC_OK;
+}
+
+static int provision_precompressed(fs_handler *f, const cc_cfg *cfg, cc_prov *ctx)
+{
+    const cc_cfg *pc = cc_cfg_get(cfg, "precompressed");
+    if (pc && pc->type != CC_CFG_NULL) {
+        if (pc->type != CC_CFG_OBJ)
+            return cfg_fail(ctx, pc, "precompressed must be an object");
+        f->pre = cc_arena_alloc(ctx->a, (pc->obj.n + 1) * sizeof(*f->pre));
+        for (size_t i = 0; i < pc->obj.n; i++) {
+            const char *name = pc->obj.k[i];
+            const precomp *p = NULL;
+            for (size_t k = 0; k < sizeof(precomp_known) / sizeof(precomp_known[0]); k++)
+                if (strcmp(precomp_known[k].enc, name) == 0)
+                    p = &precomp_known[k];
+            if (!p)
+                return cfg_fail(ctx, pc,
+                                "loading encoder modules: unknown module: http.precompressed.%s",
+                                name);
+            f->pre[f->npre++] = p;
+        }
+    }
+    return str_list(ctx, cfg, "precompressed_order", &f->order, &f->norder) ? CC_OK : CC_ERR;
+}
+
+static cc_tmpl **tmpl_list(cc_arena *a, const char **v, size_t n)
+{
+    cc_tmpl **t = cc_arena_alloc(a, (n + 1) * sizeof(*t));
+    for (size_t i = 0; i < n; i++)
+        t[i] = cc_tmpl_compile(a, v[i]);
+    return t;
+}
+
+static int fs_provision(cc_handler *h, const cc_cfg *cfg, cc_prov *ctx)
+{
+    fs_handler *f = (fs_handler *)h;
+    cc_arena *a = ctx->a;
+    char *cwd = getcwd(NULL, 0);
+    f->cwd = cc_arena_strdup(a, cwd ? cwd : "/");
+    free(cwd);
+
+    const char *fsname = cc_cfg_get_str(cfg, "fs");
+    if (fsname && fsname[0])
+        return cfg_fail(ctx, cc_cfg_get(cfg, "fs"),
+                        "file system '%s' is not available: only the local disk is served", fsname);
+    const char *root = cc_cfg_get_str(cfg, "root");
+    f->root = cc_tmpl_compile(a, root && root[0] ? root : "{http.vars.root}");
+
+    const char **v;
+    size_t n;
+    if (!str_list(ctx, cfg, "hide", &v, &n))
+        return CC_ERR;
+    /* static entries with a directory part are made absolute once, here */
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(v[i], '{') && strchr(v[i], '/'))
+            v[i] = cc_fs_abs(a, f->cwd, v[i]);
+    f->hide = tmpl_list(a, v, n);
+    f->nhide = n;
+
+    const cc_cfg *idx = cc_cfg_get(cfg, "index_names");
+    if (idx && idx->type != CC_CFG_NULL) {
+        if (!str_list(ctx, cfg, "index_names", &v, &n))
+            return CC_ERR;
+    } else {
+        static const char *dflt[] = {"index.html", "index.txt"};
+        v = dflt;
+        n = 2;
+    }
+    f->index = tmpl_list(a, v, n);
+    f->nindex = n;
+
+    const cc_cfg *b = cc_cfg_get(cfg, "browse");
+    if (b && b->type != CC_CFG_NULL && provision_browse(f, b, ctx) != CC_OK)
+        return CC_ERR;
+    f->canonical = cfg_bool(cfg, "canonical_uris", true);
+    f->pass_thru = cfg_bool(cfg, "pass_thru", false);
+
+    const cc_cfg *st = cc_cfg_get(cfg, "status_code");
+    if (st && st->type == CC_CFG_INT)
+        f->status = cc_tmpl_compile(a, cc_arena_printf(a, "%lld", (long long)st->i));
+    else if (st && st->type == CC_CFG_STR && st->s.p[0])
+        f->status = cc_tmpl_compile(a, st->s.p);
+    else if (st && st->type != CC_CFG_NULL && st->type != CC_CFG_STR)
+        return cfg_fail(ctx, st, "status_code must be an integer or a string");
+
+    if (provision_precompressed(f, cfg, ctx) != CC_OK)
+        return CC_ERR;
+    return str_list(ctx, cfg, "etag_file_extensions", &f->etag_exts, &f->netag) ? CC_OK : CC_ERR;
+}
+
+/* The hide list for this request: placeholders expanded, entries with a '/' absolute. */
+static const char **expand_hide(const fs_handler *f, cc_req *r)
+{
+    const char **out = cc_arena_alloc(r->arena, (f->nhide + 1) * sizeof(*out));
+    for (size_t i = 0; i < f->nhide; i++) {
+        const char *h = cc_tmpl_expand(f->hide[i], r, false);
+        if (cc_tmpl_dynamic(f->hide[i]) && strchr(h, '/'))
+            h = cc_fs_abs(r->arena, f->cwd, h);
+        out[i] = h;
+    }
+    return out;
+}
+
+static int not_found(const fs_handler *f, cc_req *r, cc_next *next)
+{
+    if (f->pass_thru)
+        return cc_next_run(next, r);
+    return cc_req_fail(r, 404, "%s", cc_http_status_text(404));
+}
+
+/* A file system error as Caddy maps it: missing -> 404 (or pass_thru), permission ->
+ * 403, anything else the path itself is wrong (-> 400) for a stat, or the server is
+ * short of something (-> 503 with a Retry-After) for an open. */
+static int stat_error(const fs_handler *f, cc_req *r, cc_next *next, int err, const char *path)
+{
+    if (err == ENOENT)
+        return not_found(f, r, next);
+    if (err == EACCES || err == EPERM)
+        return cc_req_fail(r, 403, "stat %s: %s", path, strerror(err));
+    return cc_req_fail(r, 400, "stat %s: %s", path, strerror(err));
+}
+
+static int open_error(cc_req *r, int err, const char *path)
+{
+    if (err == EACCES || err == EPERM)
+        return cc_req_fail(r, 403, "open %s: %s", path, strerror(err));
+    cc_headers_set(r->arena, &r->resp.headers, "Retry-After",
+                   cc_arena_printf(r->arena, "%d", (int)(2 + cc_rand64() % 3)));
+    return cc_req_fail(r, 503, "open %s: %s", path, strerror(err));
+}
+
+/* Opens a regular file without blocking on FIFOs; *err gets errno on failure, ENOENT for
+ * anything that is not a regular file. */
+static int open_regular(const char *path, struct stat *st, int *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        *err = errno;
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        *err = S_ISREG(st->st_mode) ? errno : ENOENT;
+        close(fd);
+        return -1;
+    }
+    /* sendfile and pread ignore O_NONBLOCK on regular files */
+    return fd;
+}
+
+typedef struct enc_pref {
+    const char *enc;
+    double q;
+    long order;
+} enc_pref;
+
+/* encode.AcceptedEncodings: Accept-Encoding tokens by q (zero excluded), ties broken by
+ * the configured order, then by the header's order. */
+static size_t accepted_encodings(const fs_handler *f, cc_req *r, const char ***out)
+{
+    const char *ae = cc_headers_get(&r->headers, "Accept-Encoding");
+    *out = NULL;
+    if (!ae || !ae[0])
+        return 0;
+    bool websocket = cc_headers_get(&r->headers, "Sec-Websocket-Key") != NULL;
+    CC_VEC(enc_pref) prefs = {0};
+    for (const char *s = ae;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        const char *tok = cc_arena_strndup(r->arena, s, len);
+        char *semi = strchr(tok, ';');
+        double q = 1.0;
+        if (semi) {
+            *semi = '\0';
+            const char *pq = semi + 1;
+            while (*pq == ' ' || *pq == '\t')
+                pq++;
+            if ((pq[0] == 'q' || pq[0] == 'Q') && pq[1] == '=') {
+                char *end;
+                double v = strtod(pq + 2, &end);
+                while (*end == ' ' || *end == '\t')
+                    end++;
+                if (end != pq + 2 && (*end == '\0' || *end == ';') && v >= 0 && v <= 1)
+                    q = v;
+            }
+        }
+        char *name = cc_arena_strdup(r->arena, tok);
+        while (*name == ' ' || *name == '\t')
+            name++;
+        size_t nl = strlen(name);
+        while (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t'))
+            name[--nl] = '\0';
+        for (char *c = name; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        if (q >= 0.00001 && !(websocket && strcmp(name, "identity") != 0)) {
+            long order = -1;
+            for (size_t i = 0; i < f->norder; i++)
+                if (strcmp(f->order[i], name) == 0) {
+                    order = (long)(f->norder - i);
+                    break;
+                }
+            enc_pref p = {name, q, order};
+            CC_VEC_PUSH(r->arena, &prefs, p);
+        }
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    /* stable insertion sort: q descending, then preferred order descending */
+    for (size_t i = 1; i < prefs.n; i++) {
+        enc_pref x = prefs.v[i];
+        size_t j = i;
+        while (j > 0) {
+            enc_pref *y = &prefs.v[j - 1];
+            bool before = fabs(x.q - y->q) < 0.00001 ? x.order > y->order : x.q > y->q;
+            if (!before)
+                break;
+            prefs.v[j] = *y;
+            j--;
+        }
+        prefs.v[j] = x;
+    }
+    const char **names = cc_arena_alloc(r->arena, (prefs.n + 1) * sizeof(*names));
+    for (size_t i = 0; i < prefs.n; i++)
+        names[i] = prefs.v[i].enc;
+    *out = names;
+    return prefs.n;
+}
+
+/* The ETag from a sidecar file (etag_file_extensions); "" when there is none, NULL with
+ * the request failed when one exists but cannot be read. */
+static const char *etag_from_file(const fs_handler *f, cc_req *r, const char *filename)
+{
+    for (size_t i = 0; i < f->netag; i++) {
+        const char *path = cc_arena_printf(r->arena, "%s%s", filename, f->etag_exts[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT)
+            continue;
+        char buf[1024];
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        if (n < 0) {
+            cc_req_fail(r, 500, "cannot read etag from file %s: %s", path, strerror(err));
+            return NULL;
+        }
+        char *out = cc_arena_alloc(r->arena, (size_t)n + 1);
+        size_t o = 0;
+        for (ssize_t k = 0; k < n; k++)
+            if (buf[k] != '\n')
+                out[o++] = buf[k];
+        out[o] = '\0';
+        return out;
+    }
+    return "";
+}
+
+static bool is_method(const cc_req *r, const char *m)
+{
+    return strcmp(r->method, m) == 0;
+}
+
+static bool has_suffix_slash(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && s[n - 1] == '/';
+}
+
+static int fs_handle(cc_handler *h, cc_req *r, cc_next *next)
+{
+    const fs_handler *f = (const fs_handler *)h;
+    cc_arena *a = r->arena;
+    cc_headers *rh = &r->resp.headers;
+
+    /* a decoded NUL would silently cut the path short: Go's stat refuses it (400) */
+    const char *raw = r->raw_path ? r->raw_path : "";
+    if (strstr(raw, "%00"))
+        return cc_req_fail(r, 400, "invalid path: NUL byte");
+
+    const char **hide = expand_hide(f, r);
+    const char *root = cc_tmpl_expand(f->root, r, false);
+    if (!root[0])
+        root = ".";
+
+    char *filename = cc_fs_join(a, root, r->path);
+    size_t fl = strlen(filename);
+    if (fl > 0 && filename[fl - 1] == '/')
+        filename[fl - 1] = '\0';
+
+    struct stat st;
+    if (stat(filename, &st) != 0)
+        return stat_error(f, r, next, errno, filename);
+
+    bool implicit_index = false;
+    if (S_ISDIR(st.st_mode)) {
+        for (size_t i = 0; i < f->nindex; i++) {
+            const char *page = cc_tmpl_expand(f->index[i], r, false);
+            char *ipath = cc_fs_join(a, filename, page);
+            if (cc_fs_hidden(a, f->cwd, ipath, hide, f->nhide))
+                continue;
+            struct stat ist;
+            if (stat(ipath, &ist) != 0)
+                continue;
+            st = ist;
+            filename = ipath;
+            implicit_index = true;
+            break;
+        }
+    }
+
+    if (S_ISDIR(st.st_mode)) {
+        if (f->browse && !cc_fs_hidden(a, f->cwd, filename, hide, f->nhide)) {
+            cc_fs_listing_req lr = {&f->bcfg, root, filename, f->cwd, hide, f->nhide};
+            return cc_fs_serve_browse(r, &lr);
+        }
+        return not_found(f, r, next);
+    }
+    if (cc_fs_hidden(a, f->cwd, filename, hide, f->nhide))
+        return not_found(f, r, next);
+
+    if (f->canonical) {
+        /* only when the file name itself was not rewritten, so that an explicit rewrite
+         * never turns into a redirect loop */
+        const char *orig = r->orig_path ? r->orig_path : r->path;
+        if (strcmp(cc_fs_base(a, orig), cc_fs_base(a, r->path)) == 0) {
+            if (implicit_index && !has_suffix_slash(orig)) {
+                cc_fs_redirect(r, cc_arena_printf(a, "%s/", orig));
+                return CC_OK;
+            }
+            if (!implicit_index && has_suffix_slash(orig)) {
+                cc_fs_redirect(r, cc_arena_strndup(a, orig, strlen(orig) - 1));
+                return CC_OK;
+            }
+        }
+    }
+
+    /* a header directive may have set one on purpose */
+    const char *etag = cc_headers_get(rh, "Etag");
+    /* the representation may vary with Accept-Encoding even when served as is, so
+     * caches key on it */
+    cc_headers_add(a, rh, "Vary", "Accept-Encoding");
+
+    int fd = -1, err = 0;
+    struct stat fst;
+    const char **encs;
+    size_t nenc = f->npre ? accepted_encodings(f, r, &encs) : 0;
+    for (size_t i = 0; i < nenc && fd < 0; i++) {
+        const precomp *p = NULL;
+        for (size_t k = 0; k < f->npre; k++)
+            if (strcmp(f->pre[k]->enc, encs[i]) == 0)
+                p = f->pre[k];
+        if (!p)
+            continue;
+        const char *cpath = cc_arena_printf(a, "%s%s", filename, p->suffix);
+        struct stat cst;
+        if (stat(cpath, &cst) != 0 || S_ISDIR(cst.st_mode))
+            continue;
+        fd = open_regular(cpath, &fst, &err);
+        if (fd < 0) {
+            if (err != ENOENT && err != EACCES && err != EPERM)
+                return open_error(r, err, cpath);
+            continue;
+        }
+        cc_headers_set(a, rh, "Content-Encoding", p->enc);
+        if (!etag || !etag[0]) {
+            etag = f->netag ? etag_from_file(f, r, cpath) : "";
+            if (!etag) {
+                close(fd);
+                return CC_ERR;
+            }
+        }
+        /* sidecars are transparent, but a different body needs its own validator */
+        if (!etag[0])
+            etag = cc_fs_etag(a, &fst);
+    }
+    if (fd < 0) {
+        fd = open_regular(filename, &fst, &err);
+        if (fd < 0) {
+            if (err == ENOENT)
+                return not_found(f, r, next);
+            return open_error(r, err, filename);
+        }
+        if (!etag || !etag[0]) {
+            etag = f->netag ? etag_from_file(f, r, filename) : "";
+            if (!etag) {
+                close(fd);
+                return CC_ERR;
+            }
+        }
+        if (!etag[0])
+            etag = cc_fs_etag(a, &st);
+    }
+
+    bool error_ctx = r->err.status != 0;
+    if (!is_method(r, "GET") && !is_method(r, "HEAD") && !error_ctx) {
+        close(fd);
+        cc_headers_add(a, rh, "Allow", "GET, HEAD");
+        return cc_req_fail(r, 405, "%s", cc_http_status_text(405));
+    }
+    if (etag && etag[0])
+        cc_headers_set(a, rh, "Etag", etag);
+    if (!cc_headers_get(rh, "Content-Type")) {
+        const char *ct = cc_fs_mime(filename);
+        if (ct)
+            cc_headers_set(a, rh, "Content-Type", ct);
+    }
+
+    int status = error_ctx ? r->err.status : 0;
+    if (f->status) {
+        const char *s = cc_tmpl_expand(f->status, r, false);
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (!s[0] || *end || v < 0 || v > 999) {
+            close(fd);
+            return cc_req_fail(r, 500, "strconv.Atoi: parsing \"%s\": invalid syntax", s);
+        }
+        status = (int)v;
+    }
+
+    cc_fs_content c = {
+        .fd = fd,
+        .size = (int64_t)fst.st_size,
+        .mtime = st.st_mtim.tv_sec,
+        .status = status,
+    };
+    return cc_fs_serve_content(r, &c);
+}
+
+const cc_handler_type cc_ht_file_server = {
+    .abi = CC_HANDLER_ABI,
+    .name = "file_server",
+    .size = sizeof(fs_handler),
+    .provision = fs_provision,
+    .handle = fs_handle,
+};

@@ -19,4 +19,19 @@ const cc_module *const cc_handler_modules[] = {
     MODULES(ENTRY)
     NULL,
 };
+
+/* Run-time handler types, keyed by the JSON "handler" name; one X(name) per
+ * `const cc_handler_type cc_ht_<name>`, in lists per area like MODULES_* above. */
+#define HANDLER_TYPES_BASIC(X) X(static_response) X(rewrite) X(headers) X(request_body) X(vars) X(error) X(subroute) X(invoke)
+#define HANDLER_TYPES_FILES(X) X(file_server) X(authentication)
+#define HANDLER_TYPES(X) HANDLER_TYPES_BASIC(X) HANDLER_TYPES_FILES(X)
+
+#define DECLARE_TYPE(name) extern const cc_handler_type cc_ht_##name;
+#define TYPE_ENTRY(name) &cc_ht_##name,
+HANDLER_TYPES(DECLARE_TYPE)
+
+const cc_handler_type *const cc_handler_types[] = {
+    HANDLER_TYPES(TYPE_ENTRY)
+    NULL,
+};
 /* clang-format on */

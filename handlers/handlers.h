@@ -4,9 +4,14 @@
 #ifndef CC_HANDLERS_H
 #define CC_HANDLERS_H
 
+#include "../core/handler.h"
 #include "../core/module.h"
 
 /* NULL-terminated; install with cc_modules_set(cc_handler_modules). */
 extern const cc_module *const cc_handler_modules[];
+
+/* NULL-terminated run-time handler types (JSON "handler" names); install with
+ * cc_handler_types_set(cc_handler_types). */
+extern const cc_handler_type *const cc_handler_types[];
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The `header` directive: response header manipulation, as Caddy's headers package
- * adapts it.
+ * adapts it; and the headers handler (header and request_header) that applies it at
+ * run time with handlers/hdrops.h.
  *
  *     header [<matcher>] [[+|-|?|>]<field> [<value|regexp>] [<replacement>]] {
  *         [+]<field> [<value|regexp> [<replacement>]]
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include "../caddyfile/helper.h"
+#include "../core/handler.h"
+#include "hdrops.h"
 #include "headerops.h"
 
 static cc_cfg *new_handler(cc_arena *a)
@@ -94,3 +97,66 @@ static int parse_header(cc_helper *h, cc_cfvals *out)
 }
 
 const cc_module cc_mod_header = {CC_MODULE_ABI, "header", NULL, parse_header};
+
+/* ---- run time: the headers handler ---- */
+
+typedef struct headers_mw {
+    cc_handler super;
+    cc_hdrops *req;
+    cc_hdrops *resp;
+    cc_respmatch *require; /* NULL: none */
+    bool deferred;         /* response ops wait for the response head */
+} headers_mw;
+
+static int headers_provision(cc_handler *hh, const cc_cfg *cfg, cc_prov *ctx)
+{
+    headers_mw *h = (headers_mw *)hh;
+    cc_arena *a = ctx->a;
+    h->req = cc_hdrops_compile(a, cc_cfg_get(cfg, "request"), ctx->err);
+    if (!h->req && ctx->err->msg[0])
+        return CC_ERR;
+    const cc_cfg *resp = cc_cfg_get(cfg, "response");
+    if (!resp || resp->type == CC_CFG_NULL)
+        return CC_OK;
+    /* RespHeaderOps embeds HeaderOps: the op keys sit beside require and deferred */
+    h->resp = cc_hdrops_compile(a, resp, ctx->err);
+    if (!h->resp)
+        return CC_ERR;
+    const cc_cfg *req = cc_cfg_get(resp, "require");
+    if (req && req->type != CC_CFG_NULL) {
+        h->require = cc_respmatch_compile(a, req, ctx->err);
+        if (!h->require)
+            return CC_ERR;
+    }
+    const cc_cfg *d = cc_cfg_get(resp, "deferred");
+    h->deferred = d && d->type == CC_CFG_BOOL && d->b;
+    return CC_OK;
+}
+
+/* The deferred half: runs when the response head is committed. */
+static int headers_commit(cc_req *r, void *ctx)
+{
+    const headers_mw *h = ctx;
+    int status = r->resp.status ? r->resp.status : 200;
+    if (cc_respmatch_match(h->require, status, &r->resp.headers))
+        cc_hdrops_apply(h->resp, &r->resp.headers, r);
+    return CC_OK;
+}
+
+static int headers_handle(cc_handler *hh, cc_req *r, cc_next *next)
+{
+    headers_mw *h = (headers_mw *)hh;
+    if (h->req)
+        cc_hdrops_apply_request(h->req, r);
+    if (h->resp) {
+        if (h->deferred || h->require)
+            cc_resp_add_filter(r, headers_commit, h);
+        else
+            cc_hdrops_apply(h->resp, &r->resp.headers, r);
+    }
+    return cc_next_run(next, r);
+}
+
+const cc_handler_type cc_ht_headers = {
+    CC_HANDLER_ABI, "headers", sizeof(headers_mw), headers_provision, headers_handle, NULL,
+};

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The `request_body` directive: limit (or replace) the request body.
+ * The `request_body` directive: limit (or replace) the request body; its parser and
+ * the request_body handler.
  *
  *     request_body [<matcher>] {
  *         max_size <size>
@@ -13,6 +14,8 @@
 
 #include "../caddyfile/helper.h"
 #include "../caddyfile/units.h"
+#include "../core/handler.h"
+#include "../core/replacer.h"
 
 /* The error go-humanize's ParseBytes gives for s, which Caddy quotes. */
 static const char *size_err(cc_arena *a, const char *s)
@@ -93,3 +96,92 @@ static cc_cfg *parse_request_body(cc_helper *h)
 }
 
 const cc_module cc_mod_request_body = {CC_MODULE_ABI, "request_body", parse_request_body, NULL};
+
+/* ---- run time: the request_body handler ---- */
+
+typedef struct req_body {
+    cc_handler super;
+    int64_t max_size; /* 0 = no limit */
+    cc_tmpl *set;     /* NULL = keep the body */
+} req_body;
+
+/* A streaming body read through a limit: reading past it fails, as Go's
+ * http.MaxBytesReader does. */
+typedef struct limited {
+    cc_body body;
+    cc_body *inner;
+    int64_t left;
+} limited;
+
+static ssize_t limited_read(cc_body *b, char *buf, size_t cap)
+{
+    limited *l = b->ctx;
+    if (l->left < 0)
+        return CC_ERR;
+    /* ask for one byte more than allowed, to tell "exactly at the limit" from "over" */
+    size_t want = cap;
+    if ((int64_t)want > l->left + 1)
+        want = (size_t)(l->left + 1);
+    ssize_t n = l->inner->read(l->inner, buf, want);
+    if (n <= 0)
+        return n;
+    l->left -= n;
+    return l->left < 0 ? CC_ERR : n;
+}
+
+static void limited_close(cc_body *b)
+{
+    limited *l = b->ctx;
+    if (l->inner->close)
+        l->inner->close(l->inner);
+}
+
+static int rb_provision(cc_handler *hh, const cc_cfg *cfg, cc_prov *ctx)
+{
+    req_body *h = (req_body *)hh;
+    const cc_cfg *m = cc_cfg_get(cfg, "max_size");
+    if (m && m->type == CC_CFG_INT)
+        h->max_size = m->i;
+    else if (m && m->type == CC_CFG_NUM)
+        h->max_size = (int64_t)m->d;
+    else if (m && m->type != CC_CFG_NULL)
+        return cc_err_setat(ctx->err, m->file, m->line, "request_body: max_size must be a number");
+    const char *set = cc_cfg_get_str(cfg, "set");
+    if (set && *set)
+        h->set = cc_tmpl_compile(ctx->a, set);
+    return CC_OK;
+}
+
+static int rb_handle(cc_handler *hh, cc_req *r, cc_next *next)
+{
+    req_body *h = (req_body *)hh;
+    if (h->set) {
+        const char *b = cc_tmpl_expand(h->set, r, false);
+        size_t n = strlen(b);
+        r->body = cc_body_mem(r->arena, b, n);
+        r->content_length = (int64_t)n;
+    }
+    if (!r->body || h->max_size <= 0)
+        return cc_next_run(next, r);
+    int64_t len = r->body->len >= 0 ? r->body->len : r->content_length;
+    if (r->body->mem && (int64_t)r->body->mem_len > len)
+        len = (int64_t)r->body->mem_len;
+    if (len > h->max_size)
+        return cc_req_fail(r, 413, "http: request body too large");
+    if (len < 0 && !r->body->mem && r->body->fd < 0 && r->body->read) {
+        limited *l = cc_arena_alloc(r->arena, sizeof(*l));
+        l->inner = r->body;
+        l->left = h->max_size;
+        l->body.fd = -1;
+        l->body.len = -1;
+        l->body.read = limited_read;
+        l->body.close = limited_close;
+        l->body.ctx = l;
+        r->body = &l->body;
+    }
+    return cc_next_run(next, r);
+}
+
+const cc_handler_type cc_ht_request_body = {
+    CC_HANDLER_ABI, "request_body", sizeof(req_body), rb_provision, rb_handle, NULL,
+};

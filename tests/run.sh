@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit programs in $BUILD/tests, shell tests in tests/cli, and the
+# Runs every test: unit programs in $BUILD/tests, shell tests in tests/cli and
+# tests/integration (the real binary over loopback), and the
 # fuzzer for $FUZZ_SECONDS. Each prints "N passed, N failed"; a program that crashes
 # or prints no such line counts as one failure. Ends with the summed line.
 set -u
@@ -32,8 +33,8 @@ run_one() { # name, command...
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] && run_one "$(basename "$t")" "$t"
 done
-for s in tests/cli/*.sh; do
-    [ -f "$s" ] && run_one "$(basename "$s")" bash "$s"
+for s in tests/cli/*.sh tests/integration/*.sh; do
+    [ -f "$s" ] && run_one "$(basename "$s")" timeout 600 bash "$s"
 done
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
     run_one fuzz make --no-print-directory fuzz FUZZ_SECONDS="$FUZZ_SECONDS"

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Loading configurations into the running process, Caddy's way: the new config is
+ * provisioned completely (admin endpoint, runtime, listeners) before it replaces the old
+ * one, and any failure leaves the old one serving. The first load starts the engine;
+ * later ones swap the runtime pointer, so in-flight requests finish on the old config. */
+#include "app_priv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+void app_log(cc_log_level lvl, const char *logger, const char *msg, ...)
+{
+    cc_arena *a = cc_arena_new(1024);
+    cc_cfg *extra = cc_cfg_obj(a);
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (!k)
+            break;
+        const char *v = va_arg(ap, const char *);
+        cc_cfg_set_str(a, extra, k, v ? v : "");
+    }
+    va_end(ap);
+    cc_log(lvl, logger, extra->obj.n ? extra : NULL, "%s", msg);
+    cc_arena_free(a);
+}
+
+cc_app *cc_app_new(int workers)
+{
+    cc_app *app = cc_xcalloc(1, sizeof(*app));
+    pthread_mutex_init(&app->lock, NULL);
+    app->opts.workers = workers;
+    app->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    atomic_init(&app->events, 0);
+    return app;
+}
+
+void cc_app_free(cc_app *app)
+{
+    if (!app)
+        return;
+    for (size_t i = 0; i < app->nretired; i++)
+        cc_admin_stop(app->retired[i]);
+    free(app->retired);
+    if (app->admin)
+        cc_admin_stop(app->admin);
+    if (app->engine)
+        cc_engine_stop(app->engine, app->rt ? app->rt->grace_period : 0);
+    cc_runtime_unref(app->rt);
+    if (app->evfd >= 0)
+        close(app->evfd);
+    free(app->src_file);
+    free(app->src_adapter);
+    pthread_mutex_destroy(&app->lock);
+    free(app);
+}
+
+void app_post(cc_app *app, int events)
+{
+    atomic_fetch_or(&app->events, events);
+    uint64_t one = 1;
+    if (app->evfd >= 0 && write(app->evfd, &one, sizeof(one)) < 0) {
+        /* the counter is saturated: the loop is already due to wake up */
+    }
+}
+
+void cc_app_request_stop(cc_app *app)
+{
+    app_post(app, APP_EV_STOP);
+}
+
+void cc_app_wake(cc_app *app)
+{
+    app_post(app, APP_EV_RETIRED);
+}
+
+void cc_app_set_source(cc_app *app, const char *file, const char *adapter)
+{
+    pthread_mutex_lock(&app->lock);
+    free(app->src_file);
+    free(app->src_adapter);
+    app->src_file = file && *file ? cc_xstrdup(file) : NULL;
+    app->src_adapter = cc_xstrdup(adapter ? adapter : "");
+    pthread_mutex_unlock(&app->lock);
+}
+
+/* The site names of a server (host matchers of its top-level routes), for messages. */
+static void site_names(const cc_server *s, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    const cc_cfg *routes = cc_cfg_get(s->json, "routes");
+    for (size_t i = 0; i < cc_cfg_len(routes); i++) {
+        const cc_cfg *match = cc_cfg_get(cc_cfg_idx(routes, i), "match");
+        for (size_t j = 0; j < cc_cfg_len(match); j++) {
+            const cc_cfg *hosts = cc_cfg_get(cc_cfg_idx(match, j), "host");
+            for (size_t k = 0; k < cc_cfg_len(hosts); k++) {
+                const cc_cfg *h = cc_cfg_idx(hosts, k);
+                if (!h || h->type != CC_CFG_STR || used + 1 >= n)
+                    continue;
+                int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", h->s.p);
+                used = w < 0 ? n : used + (size_t)w;
+                if (used >= n)
+                    used = n - 1;
+            }
+        }
+    }
+}
+
+/* HTTPS needs the TLS front of a later release: refuse such servers with a message
+ * that names the sites and the way to serve them over HTTP now. */
+static int refuse_tls(const cc_runtime *rt, cc_err *err)
+{
+    for (size_t i = 0; i < rt->nservers; i++) {
+        const cc_server *s = &rt->servers[i];
+        if (!s->tls)
+            continue;
+        char sites[512];
+        site_names(s, sites, sizeof(sites));
+        const char *listen = s->nlisten ? s->listen[0].text : "";
+        bool many = strchr(sites, ',') != NULL;
+        if (*sites)
+            return cc_err_set(err,
+                              "server %s: site%s %s need%s HTTPS (listener %s), which this build "
+                              "of caddy-c cannot serve yet (TLS is not built in); to serve %s over "
+                              "plain HTTP, write the site address as http://<host>",
+                              s->name, many ? "s" : "", sites, many ? "" : "s", listen,
+                              many ? "them" : "it");
+        return cc_err_set(err,
+                          "server %s: listener %s needs HTTPS, which this build of caddy-c "
+                          "cannot serve yet (TLS is not built in); use an http:// site address "
+                          "or a plain HTTP port",
+                          s->name, listen);
+    }
+    return CC_OK;
+}
+
+static void log_servers(const cc_runtime *rt)
+{
+    cc_arena *a = cc_arena_new(1024);
+    for (size_t i = 0; i < rt->nservers; i++) {
+        const cc_server *s = &rt->servers[i];
+        cc_cfg *extra = cc_cfg_obj(a);
+        cc_cfg_set_str(a, extra, "name", s->name);
+        cc_cfg *listen = cc_cfg_child_arr(a, extra, "listen");
+        for (size_t j = 0; j < s->nlisten; j++)
+            cc_cfg_push_str(a, listen, s->listen[j].text);
+        cc_log(CC_LOG_INFO, "http", extra, "server running");
+    }
+    cc_arena_free(a);
+}
+
+/* Hands an admin endpoint to the serving loop, which stops it outside the lock (its
+ * request threads may be waiting for the lock we hold). */
+static void retire_admin(cc_app *app, cc_admin *ad)
+{
+    app->retired = cc_xrealloc(app->retired, (app->nretired + 1) * sizeof(*app->retired));
+    app->retired[app->nretired++] = ad;
+    cc_app_wake(app);
+}
+
+/* The load failed after the admin step: undo it. */
+static void abort_admin(cc_app *app, cc_admin *next)
+{
+    cc_admin_abort(app->admin, next);
+    if (next && next != app->admin)
+        retire_admin(app, next);
+}
+
+int app_load_locked(cc_app *app, cc_arena *a, cc_cfg *cfg, bool force, cc_err *err)
+{
+    cc_err e = {0};
+    if (app->stopping) {
+        cc_arena_free(a);
+        return cc_err_set(err, "loading new config: the server is shutting down");
+    }
+    bool is_null = cfg == NULL;
+    if (is_null)
+        cfg = cc_cfg_obj(a);
+    if (app->rt && !force && is_null == app->config_null && cc_cfg_equal(cfg, app->rt->config)) {
+        app_log(CC_LOG_INFO, NULL, "config is unchanged", NULL);
+        cc_arena_free(a);
+        return CC_APP_UNCHANGED;
+    }
+
+    cc_admin *next = NULL;
+    if (cc_admin_prepare(app, app->admin, cfg, &next, &e) != CC_OK) {
+        cc_arena_free(a);
+        return cc_err_set(err, "loading new config: starting caddy-c administration endpoint: %s",
+                          e.msg);
+    }
+    cc_runtime *rt = cc_runtime_load(a, cfg, &e);
+    if (!rt || refuse_tls(rt, &e) != CC_OK) {
+        abort_admin(app, next);
+        cc_runtime_unref(rt);
+        return cc_err_set(err, "loading new config: %s", e.msg);
+    }
+    if (!app->engine) {
+        app->engine = cc_engine_start(rt, &app->opts, &e);
+        if (!app->engine) {
+            abort_admin(app, next);
+            cc_runtime_unref(rt);
+            return cc_err_set(err, "loading new config: http app module: start: %s", e.msg);
+        }
+    } else if (cc_engine_swap(app->engine, rt, &e) != CC_OK) {
+        abort_admin(app, next);
+        cc_runtime_unref(rt);
+        return cc_err_set(err, "loading new config: http app module: start: %s", e.msg);
+    }
+
+    cc_admin_commit(app->admin, next);
+    if (app->admin && next != app->admin)
+        retire_admin(app, app->admin);
+    if (!next)
+        app_log(CC_LOG_WARN, "admin", "admin endpoint disabled", NULL);
+    app->admin = next;
+    cc_runtime *old = app->rt;
+    app->rt = rt;
+    app->config_null = is_null;
+    cc_runtime_unref(old);
+    log_servers(rt);
+    return CC_OK;
+}
+
+int cc_app_load(cc_app *app, cc_arena *a, cc_cfg *cfg, bool force, cc_err *err)
+{
+    pthread_mutex_lock(&app->lock);
+    int rc = app_load_locked(app, a, cfg, force, err);
+    pthread_mutex_unlock(&app->lock);
+    return rc;
+}

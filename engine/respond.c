@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Writing a cc_resp through MHD: complete bodies from a buffer (head and body in one
+ * sendmsg, P6), file bodies by sendfile, streaming bodies through the content reader
+ * (never SIZE_UNKNOWN for HEAD, P5). Headers MHD owns (Content-Length, Transfer-Encoding,
+ * Connection) are not forwarded; a value with CR or LF is dropped, never sent (P13). Also
+ * the error answers the engine itself gives, as Go's net/http words them. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "internal.h"
+
+#define READER_BLOCK (32u << 10)
+
+enum MHD_Result eng_respond_error(eng_req *q, struct MHD_Connection *mc, int status,
+                                  const char *reason)
+{
+    q->phase = PH_DONE;
+    const char *body = "";
+    /* reason NULL: a handler-level refusal (413 beyond the body cap): bare status, as
+     * Caddy answers unhandled errors; otherwise Go's text for a malformed request */
+    if (reason && status != 417) {
+        const char *text = cc_http_status_text(status);
+        body = reason[0] ? cc_arena_printf(q->arena, "%d %s: %s", status, text, reason)
+                         : cc_arena_printf(q->arena, "%d %s", status, text);
+    }
+    size_t n = strlen(body);
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!mr)
+        return MHD_NO;
+    bool ok = true;
+    if (n)
+        ok &= MHD_add_response_header(mr, "Content-Type", "text/plain; charset=utf-8") == MHD_YES;
+    if (!reason)
+        ok &= MHD_add_response_header(mr, "Server", "caddy-c") == MHD_YES;
+    ok &= MHD_add_response_header(mr, "Connection", "close") == MHD_YES;
+    if (q->c)
+        q->c->closing = true;
+    enum MHD_Result ret = ok ? MHD_queue_response(mc, (unsigned)status, mr) : MHD_NO;
+    MHD_destroy_response(mr);
+    cc_log(CC_LOG_DEBUG, "http.engine", NULL, "refused request from %s: %d %s",
+           q->c ? q->c->info.remote_ip : "", status, reason ? reason : "");
+    return ret;
+}
+
+static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    eng_req *q = cls;
+    cc_body *b = q->req.resp.body;
+    (void)pos;
+    if (!b || !b->read)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    ssize_t n = b->read(b, buf, max);
+    if (n > 0) {
+        q->written += n;
+        return n;
+    }
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* For a HEAD answer that states a length but has no body: MHD never calls this. */
+static ssize_t no_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    (void)pos;
+    (void)buf;
+    (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (!cc_framing_is_tchar((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static bool has_close_token(const char *v)
+{
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        const char *e = v;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if (t - v == 5 && strncasecmp(v, "close", 5) == 0)
+            return true;
+        v = e;
+    }
+    return false;
+}
+
+static int64_t digits(const char *v)
+{
+    if (!v || !*v)
+        return -1;
+    int64_t n = 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || n > (INT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*v - '0');
+    }
+    return n;
+}
+
+static struct MHD_Response *make_body(eng_req *q, bool no_body)
+{
+    cc_req *r = &q->req;
+    cc_body *b = r->resp.body;
+    if (!b) {
+        int64_t cl = q->head ? digits(cc_headers_get(&r->resp.headers, "Content-Length")) : -1;
+        if (cl > 0)
+            return MHD_create_response_from_callback((uint64_t)cl, READER_BLOCK, no_reader, q,
+                                                     NULL);
+        return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (b->mem) {
+        q->resp_size = (int64_t)b->mem_len;
+        return MHD_create_response_from_buffer(b->mem_len, (void *)b->mem, MHD_RESPMEM_PERSISTENT);
+    }
+    if (b->fd >= 0) {
+        int64_t len = b->len;
+        if (len < 0) {
+            struct stat st;
+            len = fstat(b->fd, &st) == 0 ? (int64_t)st.st_size - b->off : 0;
+            if (len < 0)
+                len = 0;
+        }
+        struct MHD_Response *mr = MHD_create_response_from_fd_at_offset64(
+            (uint64_t)len, b->fd, (uint64_t)(b->off > 0 ? b->off : 0));
+        if (mr) {
+            q->fd_to_mhd = true; /* MHD closes it with the response */
+            q->resp_size = len;
+        }
+        return mr;
+    }
+    if (b->read) {
+        q->counted_body = true;
+        if (b->len >= 0)
+            return MHD_create_response_from_callback((uint64_t)b->len, READER_BLOCK, body_reader, q,
+                                                     NULL);
+        if (no_body) /* P5: SIZE_UNKNOWN would send a chunked terminator after a HEAD */
+            return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, READER_BLOCK, body_reader, q,
+                                                 NULL);
+    }
+    return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+}
+
+enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
+{
+    cc_req *r = &q->req;
+    q->phase = PH_DONE;
+    if (r->resp.abort) {
+        /* Caddy's abort: drop the connection with no response; MHD closes it when the
+         * handler reports failure */
+        if (q->c)
+            q->c->closing = true;
+        return MHD_NO;
+    }
+    int status = r->resp.status ? r->resp.status : 200;
+    if (status < 100 || status > 999)
+        status = 500;
+    bool no_body = q->head || status < 200 || status == 204 || status == 304;
+    struct MHD_Response *mr = make_body(q, no_body);
+    if (!mr) {
+        cc_log(CC_LOG_ERROR, "http.engine", NULL, "cannot create the response for %s %s", r->method,
+               r->target);
+        return MHD_NO;
+    }
+    if (no_body)
+        q->resp_size = 0;
+    bool close = r->resp.close || (q->c && q->c->closing);
+    for (size_t i = 0; i < r->resp.headers.n; i++) {
+        const cc_header *h = &r->resp.headers.v[i];
+        if (!valid_name(h->name)) {
+            cc_log(CC_LOG_WARN, "http.engine", NULL, "dropping response header with invalid name");
+            continue;
+        }
+        const char *v = h->value ? h->value : "";
+        if (strpbrk(v, "\r\n")) {
+            cc_log(CC_LOG_WARN, "http.engine", NULL,
+                   "dropping response header %s: its value contains CR or LF", h->name);
+            continue;
+        }
+        if (strcasecmp(h->name, "Content-Length") == 0 ||
+            strcasecmp(h->name, "Transfer-Encoding") == 0)
+            continue; /* MHD frames the body itself */
+        if (strcasecmp(h->name, "Connection") == 0) {
+            close |= has_close_token(v);
+            continue;
+        }
+        /* MHD refuses empty values; a single space puts "Name: " on the wire, which is
+         * the same empty value to every parser */
+        if (MHD_add_response_header(mr, h->name, v[0] ? v : " ") != MHD_YES)
+            cc_log(CC_LOG_WARN, "http.engine", NULL, "response header %s refused by MHD", h->name);
+    }
+    if (close && MHD_add_response_header(mr, "Connection", "close") != MHD_YES)
+        cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot add Connection: close");
+    enum MHD_Result ret = MHD_queue_response(mc, (unsigned)status, mr);
+    MHD_destroy_response(mr);
+    if (ret != MHD_YES)
+        cc_log(CC_LOG_ERROR, "http.engine", NULL, "MHD refused the %d response to %s %s", status,
+               r->method, r->target);
+    return ret;
+}
+
+void eng_resp_release(eng_req *q)
+{
+    cc_body *b = q->req.resp.body;
+    if (b) {
+        if (q->fd_to_mhd)
+            b->fd = -1;
+        if (b->close)
+            b->close(b);
+        else if (b->fd >= 0)
+            close(b->fd);
+        b->close = NULL;
+        b->fd = -1;
+        q->req.resp.body = NULL;
+    }
+    cc_body *rb = q->req.body;
+    if (rb && rb->close) {
+        rb->close(rb);
+        rb->close = NULL;
+    }
+}
