@@ -10,14 +10,15 @@ SAN     ?=
 CFLAGS  ?=
 WARN     = -Wall -Wextra -Wshadow -Werror
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN) -MMD -MP -I. $(CFLAGS)
-LIBS     = -ljansson -lm -lcrypt -lmicrohttpd -lpthread -lcurl
+LIBS     = -ljansson -lm -lcrypt -lmicrohttpd -lpthread -lcurl -lsqlite3 -lz -lzstd -lbrotlienc
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
 LIB_SRCS  := $(wildcard core/*.c caddyfile/*.c handlers/*.c)
 MAIN_SRCS := $(wildcard caddy-c/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/*.c)) \
+             $(patsubst %.c,$(BUILD)/%.o,$(wildcard storage/*.c))
 MAIN_OBJS := $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -49,6 +50,8 @@ $(BIN)/caddy-c: $(MAIN_OBJS) $(BUILD)/libcaddyc.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcaddyc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libcaddyc.a $(LIBS)
+# the encode tests check brotli output with the library's decoder
+$(BUILD)/tests/test_encode: LIBS += -lbrotlidec
 
 # Every test program and script prints "N passed, N failed"; tests/run.sh adds them up.
 test: deps-test
@@ -72,7 +75,7 @@ fuzz-build: $(FUZZ_BIN)
 $(FUZZ_BIN): tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lcrypt -lpthread -lm
+	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lcrypt -lpthread -lm -lz -lzstd -lbrotlienc
 
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_BIN) $${FUZZ_SECONDS:-60}
@@ -90,6 +93,9 @@ check:
 	    { echo "include rule: microhttpd.h outside engine/"; exit 1; }
 	@! grep -rnE '#include <(sqlite3|wolfssl|curl|jansson|microhttpd)' --include='*.[ch]' core caddyfile || \
 	    { echo "include rule: core/ and caddyfile/ use libc only"; exit 1; }
+	@! grep -rln --include='*.[ch]' --exclude-dir=build --exclude-dir=build-asan \
+	    '#include <sqlite3.h>' . | grep -vx './storage/sqlite.c' || \
+	    { echo "include rule: <sqlite3.h> only in storage/sqlite.c"; exit 1; }
 	@echo "include rules ok"
 
 fmt:

@@ -2,7 +2,8 @@
  * The admin endpoint: its own libmicrohttpd daemon (a thread per connection, poll-based,
  * so it never touches the engine's workers), bound to a socket opened here so bind
  * errors read like Caddy's. Requests pass Caddy's browser mitigations and its Host and
- * Origin checks (DNS rebinding) before the routes /load, /adapt, /config/, /stop. */
+ * Origin checks (DNS rebinding) before the routes /load, /adapt, /config/, /stop and
+ * /reverse_proxy/upstreams. */
 #include "admin.h"
 
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "../handlers/rp_pool.h"
 #include "app_priv.h"
 
 /* Config bodies above this are refused (Caddy's /config limit is 100 MB; a Caddyfile
@@ -495,6 +497,20 @@ static enum MHD_Result handle_adapt(struct MHD_Connection *c, req_ctx *rc, const
     return send_bytes(c, 200, "application/json", js, len + 1, allow, false);
 }
 
+/* GET /reverse_proxy/upstreams: every upstream address in use, as Caddy's encoder
+ * writes it (compact, newline-terminated). */
+static enum MHD_Result handle_upstreams(struct MHD_Connection *c, const char *allow)
+{
+    cc_arena *a = cc_arena_new(0);
+    size_t n;
+    char *js = cc_cfg_to_json(cc_rp_pools_json(a), false, &n);
+    cc_arena_free(a);
+    js = cc_xrealloc(js, n + 2);
+    js[n] = '\n';
+    js[n + 1] = '\0';
+    return send_bytes(c, 200, "application/json", js, n + 1, allow, false);
+}
+
 static enum MHD_Result handle_config(cc_admin *ad, struct MHD_Connection *c, req_ctx *rc,
                                      const char *url, const char *method, const char *allow)
 {
@@ -624,6 +640,9 @@ static enum MHD_Result serve(cc_admin *ad, struct MHD_Connection *c, req_ctx *rc
     }
     if (strcmp(url, "/config") == 0 || strncmp(url, "/config/", 8) == 0)
         return handle_config(ad, c, rc, url, method, al);
+    if (strcmp(url, "/reverse_proxy/upstreams") == 0)
+        return strcmp(method, "GET") == 0 ? handle_upstreams(c, al)
+                                          : send_error(c, 405, "method not allowed", al);
     return send_bytes(c, 404, "text/plain; charset=utf-8", cc_xstrdup("404 page not found\n"), 19,
                       al, false);
 }

@@ -313,15 +313,41 @@ static int access_tree(cc_arena *a, cc_cfg *wrapper, const char *raw, const cfg_
     return cc_err_set(err, "no traversable path");
 }
 
+/* Copies the origin file names of a cloned tree into its own arena: cc_cfg_clone keeps
+ * pointers into the old config's arena, which goes away after the swap. */
+static void rehome_files(cc_arena *a, cc_cfg *v, const char **last_old, const char **last_new)
+{
+    if (!v)
+        return;
+    if (v->file) {
+        if (v->file != *last_old) {
+            *last_old = v->file;
+            *last_new = cc_arena_strdup(a, v->file);
+        }
+        v->file = *last_new;
+    }
+    if (v->type == CC_CFG_ARR)
+        for (size_t i = 0; i < v->arr.n; i++)
+            rehome_files(a, v->arr.v[i], last_old, last_new);
+    else if (v->type == CC_CFG_OBJ)
+        for (size_t i = 0; i < v->obj.n; i++)
+            rehome_files(a, v->obj.v[i], last_old, last_new);
+}
+
 /* The running config wrapped as {"config": root} (root null for the empty config). */
 static cc_cfg *wrap(cc_arena *a, const cc_app *app, bool copy)
 {
     cc_cfg *w = cc_cfg_obj(a);
     cc_cfg *root;
-    if (!app->rt || app->config_null)
+    if (!app->rt || app->config_null) {
         root = cc_cfg_null(a);
-    else
-        root = copy ? cc_cfg_clone(a, app->rt->config) : app->rt->config;
+    } else if (!copy) {
+        root = app->rt->config;
+    } else {
+        root = cc_cfg_clone(a, app->rt->config);
+        const char *last_old = NULL, *last_new = NULL;
+        rehome_files(a, root, &last_old, &last_new);
+    }
     cc_cfg_set(a, w, "config", root);
     return w;
 }

@@ -34,9 +34,20 @@ void cc_app_signals_block(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* The app the signal thread reports to; cleared when serving ends, so a late signal
+ * never reaches a freed app (the thread itself lives until the process exits). */
+static _Atomic(cc_app *) sig_app;
+
+static void post_signal(int events)
+{
+    cc_app *app = atomic_load(&sig_app);
+    if (app)
+        app_post(app, events);
+}
+
 static void *signal_thread(void *arg)
 {
-    cc_app *app = arg;
+    (void)arg;
     sigset_t set = handled_set();
     bool stopping = false;
     for (;;) {
@@ -55,16 +66,16 @@ static void *signal_thread(void *arg)
             }
             stopping = true;
             app_log(CC_LOG_INFO, NULL, "shutting down", "signal", "SIGINT", NULL);
-            app_post(app, APP_EV_STOP);
+            post_signal(APP_EV_STOP);
             break;
         case SIGTERM:
             stopping = true;
             app_log(CC_LOG_INFO, NULL, "shutting down apps, then terminating", "signal", "SIGTERM",
                     NULL);
-            app_post(app, APP_EV_STOP);
+            post_signal(APP_EV_STOP);
             break;
         case SIGUSR1:
-            app_post(app, APP_EV_RELOAD);
+            post_signal(APP_EV_RELOAD);
             break;
         default:
             app_log(CC_LOG_INFO, NULL, "not implemented", "signal",
@@ -186,7 +197,8 @@ static void shutdown_all(cc_app *app)
 int cc_app_serve(cc_app *app, bool watch)
 {
     pthread_t tid;
-    if (pthread_create(&tid, NULL, signal_thread, app) == 0)
+    atomic_store(&sig_app, app);
+    if (pthread_create(&tid, NULL, signal_thread, NULL) == 0)
         pthread_detach(tid);
     else
         app_log(CC_LOG_ERROR, NULL, "cannot start the signal thread", NULL);
@@ -230,5 +242,6 @@ int cc_app_serve(cc_app *app, bool watch)
     }
     free(watched);
     shutdown_all(app);
+    atomic_store(&sig_app, NULL);
     return 0;
 }

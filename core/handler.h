@@ -76,6 +76,8 @@ struct cc_prov {
     void *app;         /* caddy-c/app.c state, opaque to handlers */
     cc_handler **all;  /* every provisioned handler, for cleanup */
     size_t nall, capall;
+    struct cc_storage *storage; /* the config's storage (core/storage.h); NULL when the
+                                 * runtime was loaded without one (validate, tests) */
 };
 
 /** Provisions one handler object ({"handler": name, ...}). */

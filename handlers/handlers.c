@@ -22,8 +22,8 @@ const cc_module *const cc_handler_modules[] = {
 
 /* Run-time handler types, keyed by the JSON "handler" name; one X(name) per
  * `const cc_handler_type cc_ht_<name>`, in lists per area like MODULES_* above. */
-#define HANDLER_TYPES_BASIC(X) X(static_response) X(rewrite) X(headers) X(request_body) X(vars) X(error) X(subroute) X(invoke)
-#define HANDLER_TYPES_FILES(X) X(file_server) X(authentication)
+#define HANDLER_TYPES_BASIC(X) X(static_response) X(rewrite) X(headers) X(request_body) X(vars) X(error) X(subroute) X(invoke) X(encode)
+#define HANDLER_TYPES_FILES(X) X(file_server) X(authentication) X(rate_limit)
 #define HANDLER_TYPES(X) HANDLER_TYPES_BASIC(X) HANDLER_TYPES_FILES(X)
 
 #define DECLARE_TYPE(name) extern const cc_handler_type cc_ht_##name;

@@ -90,6 +90,7 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 
 AP=$(free_port) # admin port
 HP=$(free_port) # site port
+HP2=$(free_port)
 ADMIN="127.0.0.1:$AP"
 A="http://$ADMIN"
 U="http://127.0.0.1:$HP"
@@ -140,25 +141,45 @@ code=$(status_of -X PATCH -H 'Content-Type: application/json' --data '"patched"'
 check "PATCH /config/...: 200" [ "$code" = 200 ]
 check "PATCH /config/...: applied" [ "$(get "$U/")" = "patched" ]
 
+code=$(status_of -X POST -H 'Content-Type: application/json' --data '"127.0.0.1:'"$HP2"'"' \
+    "$A/config/apps/http/servers/srv0/listen")
+check "POST /config/<array>: appends (new listener)" [ "$code" = 200 ]
+check "POST /config/<array>: new listener serves" [ "$(get "http://127.0.0.1:$HP2/")" = "patched" ]
+code=$(status_of -X DELETE "$A/config/apps/http/servers/srv0/listen/1")
+check "DELETE /config/<array>/1: 200" [ "$code" = 200 ]
+check "DELETE: listener closed" [ "$(status_of --max-time 2 "http://127.0.0.1:$HP2/")" = 000 ]
+code=$(status_of -X PUT -H 'Content-Type: application/json' --data '{}' "$A/config/apps/http/servers/srv0")
+check "PUT on an existing key: 409" [ "$code" = 409 ]
+code=$(status_of -X PATCH -H 'Content-Type: text/plain' --data '1' "$A/config/apps")
+check "PATCH without JSON content type: 400" [ "$code" = 400 ]
+code=$(status_of -X PATCH -H 'Content-Type: application/json' --data '{"handler":"nope"}' \
+    "$A/config/apps/http/servers/srv0/routes/0/handle/0/routes/0/handle/0")
+check "PATCH to a bad handler: 400" [ "$code" = 400 ]
+check "PATCH to a bad handler: old config serves" [ "$(get "$U/")" = "patched" ]
+check "PATCH to a bad handler: config unchanged" has "$(get "$A/config/")" '"patched"'
+out=$(curl -s --max-time 5 -X POST -H 'Content-Type: text/caddyfile' --data-binary @new.caddyfile "$A/adapt")
+check "POST /adapt: result JSON" has "$out" '"result":{'
+check "POST /adapt: does not load" [ "$(get "$U/")" = "patched" ]
+
 # ---- reload command --------------------------------------------------------------
 site $'\trespond "reloaded"' >r1.caddyfile
-"$CADDYC" reload --config r1.caddyfile >/dev/null 2>rl.err
+timeout -s KILL 20 "$CADDYC" reload --config r1.caddyfile >/dev/null 2>rl.err
 check "reload: exit 0" [ $? -eq 0 ]
 check "reload: new config serves" [ "$(get "$U/")" = "reloaded" ]
 site $'\trespond "x"\n\tnope_directive' >r2.caddyfile
-"$CADDYC" reload --config r2.caddyfile >/dev/null 2>rl.err
+timeout -s KILL 20 "$CADDYC" reload --config r2.caddyfile >/dev/null 2>rl.err
 rc=$?
 check "reload bad: exit 1" [ $rc -eq 1 ]
 check "reload bad: FILE:LINE shown" has "$(cat rl.err)" 'Error: adapting config using caddyfile: r2.caddyfile:7:'
 check "reload bad: old config serves" [ "$(get "$U/")" = "reloaded" ]
 # a config that adapts but fails to provision: the server's error comes back
 printf '{"apps":{"http":{"servers":{"srv0":{"listen":["127.0.0.1:%s"],"routes":[{"handle":[{"handler":"no_such_handler"}]}]}}}}}' "$HP" >bad.json
-"$CADDYC" reload --config bad.json >/dev/null 2>rl.err
+timeout -s KILL 20 "$CADDYC" reload --config bad.json >/dev/null 2>rl.err
 rc=$?
 check "reload unprovisionable JSON: exit 1" [ $rc -eq 1 ]
 check "reload unprovisionable JSON: server's message" has "$(cat rl.err)" 'responded with error: HTTP 400'
 check "reload unprovisionable JSON: old config serves" [ "$(get "$U/")" = "reloaded" ]
-"$CADDYC" reload --config r1.caddyfile --address 127.0.0.1:1 >/dev/null 2>rl.err
+timeout -s KILL 20 "$CADDYC" reload --config r1.caddyfile --address 127.0.0.1:1 >/dev/null 2>rl.err
 check "reload to a dead address: exit 1" [ $? -eq 1 ]
 
 # ---- SIGUSR1 ---------------------------------------------------------------------
@@ -194,11 +215,11 @@ else
 fi
 
 # ---- stop command ----------------------------------------------------------------
-"$CADDYC" stop >/dev/null 2>st.err
+timeout -s KILL 20 "$CADDYC" stop >/dev/null 2>st.err
 check "stop: exit 0" [ $? -eq 0 ]
 wait_exit "$srv" 10
 check "stop: the server exits 0" [ "$exit_rc" -eq 0 ]
-"$CADDYC" stop >/dev/null 2>st.err
+timeout -s KILL 20 "$CADDYC" stop >/dev/null 2>st.err
 check "stop without a server: exit 1" [ $? -eq 1 ]
 
 # ---- graceful SIGTERM with a slow download in flight ---------------------------
@@ -273,10 +294,22 @@ start run
 wait_http "$U/"
 check "admin <addr>: listens there" [ "$(status_of "http://127.0.0.1:$AP2/config/")" = 200 ]
 check "admin <addr>: not on the default" [ "$(status_of --max-time 2 "$A/config/")" = 000 ]
-"$CADDYC" stop --config Caddyfile >/dev/null 2>st.err
+timeout -s KILL 20 "$CADDYC" stop --config Caddyfile >/dev/null 2>st.err
 check "stop --config finds the admin address" [ $? -eq 0 ]
 wait_exit "$srv" 10
 check "stop --config: exit 0" [ "$exit_rc" -eq 0 ]
+
+# ---- admin on a unix socket ------------------------------------------------------
+sock="$tmp/admin.sock"
+printf '{\n\tadmin unix/%s\n\tdefault_bind 127.0.0.1\n}\nhttp://127.0.0.1:%s {\n\trespond "unix"\n}\n' "$sock" "$HP" >Caddyfile
+start run
+wait_http "$U/"
+check "admin unix socket: config over the socket" has "$(curl -s --max-time 5 --unix-socket "$sock" http://x/config/)" '"unix/'
+timeout -s KILL 20 "$CADDYC" stop --address "unix/$sock" >/dev/null 2>st.err
+check "admin unix socket: stop --address unix/..." [ $? -eq 0 ]
+wait_exit "$srv" 10
+check "admin unix socket: exit 0" [ "$exit_rc" -eq 0 ]
+check "admin unix socket: socket file removed" [ ! -e "$sock" ]
 
 # ---- --watch ---------------------------------------------------------------------
 site $'\trespond "w1"' >watched.caddyfile
@@ -314,36 +347,36 @@ pids+=("$srv")
 wait_http "$A/config/"
 check "no config: admin answers null" [ "$(get "$A/config/")" = "null" ]
 site $'\trespond "late"' >late.caddyfile
-"$CADDYC" reload --config late.caddyfile >/dev/null 2>rl.err
+timeout -s KILL 20 "$CADDYC" reload --config late.caddyfile >/dev/null 2>rl.err
 check "no config: reload brings a site" [ "$(get "$U/")" = "late" ]
 stop_srv
 
 # ---- failed starts ---------------------------------------------------------------
 site $'\trespond "x"\n\tnot_a_directive' >Caddyfile
-"$CADDYC" run >out.log 2>err.log
+timeout -s KILL 20 "$CADDYC" run >out.log 2>err.log
 rc=$?
 check "bad Caddyfile: exit 1" [ $rc -eq 1 ]
 check "bad Caddyfile: Error with FILE:LINE" has "$(cat err.log)" 'Error: adapting config using caddyfile: Caddyfile:7: unrecognized directive: not_a_directive'
 
 printf '{\n\thttp_port %s\n\thttps_port %s\n}\nexample.com {\n\trespond "tls"\n}\n' "$(free_port)" "$(free_port)" >Caddyfile
-"$CADDYC" run >out.log 2>err.log
+timeout -s KILL 20 "$CADDYC" run >out.log 2>err.log
 rc=$?
 check "HTTPS site: exit 1" [ $rc -eq 1 ]
 check "HTTPS site: clear message" has "$(cat err.log)" 'site example.com needs HTTPS'
 
-python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(8)' "$HP" &
+python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(8)' "$HP" &
 blocker=$!
 pids+=("$blocker")
 sleep 0.3
 site $'\trespond "x"' >Caddyfile
-"$CADDYC" run >out.log 2>err.log
+timeout -s KILL 20 "$CADDYC" run >out.log 2>err.log
 rc=$?
 check "port in use: exit 1" [ $rc -eq 1 ]
 check "port in use: message" has "$(cat err.log)" 'Error: loading initial config: loading new config'
 kill "$blocker" 2>/dev/null
 wait "$blocker" 2>/dev/null
 
-"$CADDYC" run --config nope.caddyfile >out.log 2>err.log
+timeout -s KILL 20 "$CADDYC" run --config nope.caddyfile >out.log 2>err.log
 check "missing config file: exit 1" [ $? -eq 1 ]
 check "missing config file: message" has "$(cat err.log)" 'reading config from file: open nope.caddyfile: no such file or directory'
 
@@ -358,7 +391,13 @@ check "file-server: file" [ "$(get "$U/sub/a.txt")" = "plain" ]
 check "file-server: browse lists" has "$(get "$U/sub/")" 'a.txt'
 check "file-server: missing is 404" [ "$(status_of "$U/nope")" = 404 ]
 stop_srv
-"$CADDYC" file-server --domain example.com >out.log 2>err.log
+start file-server --root pub --listen "127.0.0.1:$HP" --no-compress --access-log
+wait_http "$U/"
+check "file-server --no-compress: file" [ "$(get "$U/sub/a.txt")" = "plain" ]
+check "file-server --no-compress: no listing without --browse" [ "$(status_of "$U/sub/")" = 404 ]
+check "file-server --access-log: logged" has "$(cat err.log)" 'handled request'
+stop_srv
+timeout -s KILL 20 "$CADDYC" file-server --domain example.com >out.log 2>err.log
 check "file-server --domain refused" [ $? -eq 1 ]
 check "file-server --domain message" has "$(cat err.log)" 'needs HTTPS'
 

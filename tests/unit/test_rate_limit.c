@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Unit tests for rate_limit at run time: the ring buffer's precision under a fake
+ * clock, keys and prefixes, zone matching and ordering, sweeping, state kept across
+ * reloads, the 429 error with Retry-After, log throttling, and distributed counts shared
+ * by two simulated instances through one storage. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/handler.h"
+#include "../../core/storage.h"
+#include "../../handlers/handlers.h"
+#include "../../handlers/ratelimit.h"
+#include "../../storage/memory.h"
+#include "../t.h"
+#include "core_rt.h"
+
+#define SEC 1000000000LL
+#define MS 1000000LL
+
+static int64_t fake_now = 1000 * SEC;
+static int64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+/* ---- a loaded "config": one rate_limit handler ---- */
+
+typedef struct conf {
+    cc_arena *a;
+    cc_err err;
+    cc_prov prov;
+    cc_handler *h;
+} conf;
+
+static conf *load(const char *json, cc_storage *st)
+{
+    conf *c = calloc(1, sizeof(*c));
+    c->a = cc_arena_new(0);
+    c->prov.a = c->a;
+    c->prov.err = &c->err;
+    c->prov.storage = st;
+    c->h = cc_handler_provision(J(c->a, json), &c->prov);
+    return c;
+}
+
+static void unload(conf *c)
+{
+    cc_prov_cleanup(&c->prov);
+    cc_arena_free(c->a);
+    free(c);
+}
+
+static cc_arena *RA;
+
+typedef struct res {
+    int status; /* 200 when the handler passed the request on */
+    const char *retry_after;
+    const char *zone;
+} res;
+
+static res run(conf *c, const char *method, const char *client)
+{
+    cc_req *r = R(RA, method, "/", "example.com");
+    if (client)
+        cc_headers_add(RA, &r->headers, "X-Client", client);
+    int rc = c->h->type->handle(c->h, r, NULL);
+    res out = {rc == CC_OK ? 200 : r->err.status, cc_headers_get(&r->resp.headers, "Retry-After"),
+               cc_vars_get(&r->vars, "http.rate_limit.exceeded.name")};
+    return out;
+}
+
+/* Counts how many of n requests got through. */
+static int allowed(conf *c, const char *method, const char *client, int n)
+{
+    int ok = 0;
+    for (int i = 0; i < n; i++)
+        ok += run(c, method, client).status == 200;
+    return ok;
+}
+
+#define ZONE(name, key, ev, win)                                                                   \
+    "\"" name "\":{\"key\":\"" key "\",\"max_events\":" #ev ",\"window\":" win "}"
+
+/* ---- tests ---- */
+
+static void test_ring(void)
+{
+    int64_t ring[3] = {CC_RL_EMPTY, CC_RL_EMPTY, CC_RL_EMPTY};
+    uint32_t cur = 0;
+    int64_t w = 10 * SEC, t0 = 50 * SEC;
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0), 0);
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0 + 1 * SEC), 0);
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0 + 2 * SEC), 0);
+    T_INT(cur, 0);
+    /* the 4th waits until the oldest leaves the window, nothing is reserved */
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0 + 3 * SEC), 7 * SEC);
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0 + 9 * SEC + 999), 1 * SEC - 999);
+    T_INT(cur, 0);
+    int64_t oldest;
+    T_INT(cc_rl_ring_count(ring, 3, cur, w, t0 + 5 * SEC, &oldest), 3);
+    T_INT(oldest, t0);
+    T_INT(cc_rl_ring_count(ring, 3, cur, w, t0 + w + SEC / 2, &oldest), 2);
+    T_INT(oldest, t0 + 1 * SEC);
+    /* exactly one window old is not "more than" a window: wait 0, nothing recorded */
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0 + w), 0);
+    T_INT(cur, 0);
+    T_INT(cc_rl_ring_when(ring, 3, &cur, w, t0 + w + 1), 0);
+    T_INT(cur, 1);
+    T_INT(ring[0], t0 + w + 1);
+    T_INT(cc_rl_ring_count(ring, 3, cur, w, t0 + 100 * SEC, &oldest), 0);
+    T_INT(oldest, CC_RL_EMPTY);
+    /* zero events: everything refused */
+    T_INT(cc_rl_ring_when(NULL, 0, &cur, w, t0), w);
+}
+
+static void test_window(void)
+{
+    conf *c = load("{\"handler\":\"rate_limit\",\"rate_limits\":{" ZONE(
+                       "w1", "{http.request.header.X-Client}", 5, "2000000000") "}}",
+                   NULL);
+    T_OK(c->h, "provision: %s", c->err.msg);
+    if (!c->h)
+        return;
+    int64_t t0 = fake_now;
+    T_INT(allowed(c, "GET", "a", 5), 5);
+    fake_now = t0 + 500 * MS;
+    res x = run(c, "GET", "a");
+    T_INT(x.status, 429);
+    T_STR(x.retry_after, "2"); /* 1.5 s + 0.5 */
+    T_STR(x.zone, "w1");
+    fake_now = t0 + 1800 * MS;
+    x = run(c, "GET", "a");
+    T_INT(x.status, 429);
+    T_STR(x.retry_after, "1"); /* 0.2 s + 0.5 rounds to 1 */
+    /* another key has its own limiter */
+    T_INT(allowed(c, "GET", "b", 5), 5);
+    T_INT(run(c, "GET", "b").status, 429);
+    /* right after the window: allowed again, one by one as the events age out */
+    fake_now = t0 + 2 * SEC + 1;
+    T_INT(allowed(c, "GET", "a", 6), 5);
+    unload(c);
+}
+
+static void test_static_key_and_prefix(void)
+{
+    conf *c = load(
+        "{\"handler\":\"rate_limit\",\"rate_limits\":{" ZONE("st", "all", 2, "60000000000") "}}",
+        NULL);
+    T_OK(c->h, "provision: %s", c->err.msg);
+    T_INT(allowed(c, "GET", "a", 1) + allowed(c, "GET", "b", 1) + allowed(c, "GET", "c", 1), 2);
+    unload(c);
+
+    c = load("{\"handler\":\"rate_limit\",\"rate_limits\":{\"pf\":{\"key\":\"{http.request.header."
+             "X-Client}\",\"max_events\":2,\"window\":60000000000,\"ipv4_prefix\":24,"
+             "\"ipv6_prefix\":64}}}",
+             NULL);
+    T_OK(c->h, "provision: %s", c->err.msg);
+    T_INT(allowed(c, "GET", "10.0.0.1", 1), 1);
+    T_INT(allowed(c, "GET", "10.0.0.200", 2), 1); /* same /24 */
+    T_INT(allowed(c, "GET", "10.0.1.1", 2), 2);   /* another /24 */
+    T_INT(allowed(c, "GET", "2001:db8:1:2::1", 1), 1);
+    T_INT(allowed(c, "GET", "2001:db8:1:2:ffff::9", 2), 1); /* same /64 */
+    T_INT(allowed(c, "GET", "2001:db8:1:3::1", 2), 2);
+    T_INT(allowed(c, "GET", "::ffff:10.0.0.7", 1), 0); /* IPv4-mapped: the first /24 */
+    T_INT(allowed(c, "GET", "not-an-ip", 3), 2);
+    unload(c);
+}
+
+static void add_count(void *p, const char *k, size_t kl, uint32_t cnt, int64_t o)
+{
+    (void)k;
+    (void)kl;
+    (void)o;
+    *(uint32_t *)p += cnt;
+}
+
+static void test_match_and_order(void)
+{
+    conf *c = load("{\"handler\":\"rate_limit\",\"rate_limits\":{\"posts\":{\"key\":\"p\","
+                   "\"max_events\":2,\"window\":60000000000,\"match\":[{\"method\":[\"POST\"]}]}}}",
+                   NULL);
+    T_OK(c->h, "provision: %s", c->err.msg);
+    T_INT(allowed(c, "GET", NULL, 10), 10);
+    T_INT(allowed(c, "POST", NULL, 3), 2);
+    T_INT(allowed(c, "GET", NULL, 2), 2);
+    unload(c);
+
+    /* "loose" sorts after "tight" whatever the JSON order, so a request refused by
+     * "tight" was never counted by "loose" */
+    c = load("{\"handler\":\"rate_limit\",\"rate_limits\":{" ZONE(
+                 "loose", "k", 100, "1000000000") "," ZONE("tight", "k", 2, "1000000000") "}}",
+             NULL);
+    T_OK(c->h, "provision: %s", c->err.msg);
+    T_INT(allowed(c, "GET", NULL, 2), 2);
+    res x = run(c, "GET", NULL);
+    T_INT(x.status, 429);
+    T_STR(x.zone, "tight");
+    cc_rl_inst *in = cc_rl_inst_current();
+    cc_rl_zone *loose = cc_rl_inst_acquire(in, "loose", 100, SEC);
+    uint32_t n = 0;
+    cc_rl_zone_each(loose, fake_now, add_count, &n);
+    T_INT(n, 2);
+    cc_rl_inst_release(in, loose);
+    unload(c);
+}
+
+static void test_sweep(void)
+{
+    cc_rl_zone *z = cc_rl_zone_new(3, 10 * SEC);
+    cc_rl_zone_set_sweep(z, 60 * SEC);
+    int64_t t = 5000 * SEC, wait;
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "old%d", i);
+        cc_rl_zone_take(z, key, strlen(key), t, NULL, NULL, &wait);
+    }
+    T_INT(cc_rl_zone_keys(z), 1000);
+    T_INT(cc_rl_zone_sweep(z, t + 10 * SEC), 0); /* not yet older than the window */
+    cc_rl_zone_take(z, "old1", 4, t + 5 * SEC, NULL, NULL, &wait);
+    T_INT(cc_rl_zone_sweep(z, t + 11 * SEC), 999);
+    T_INT(cc_rl_zone_keys(z), 1);
+    /* the request path sweeps each shard it locks once the interval has passed */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "old%d", i);
+        cc_rl_zone_take(z, key, strlen(key), t + 20 * SEC, NULL, NULL, &wait);
+    }
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "new%d", i);
+        cc_rl_zone_take(z, key, strlen(key), t + 200 * SEC, NULL, NULL, &wait);
+    }
+    T_INT(cc_rl_zone_keys(z), 1000);
+    cc_rl_zone_free(z);
+}
+
+typedef struct hammer {
+    cc_rl_zone *z;
+    int allowed;
+} hammer;
+
+static void *hammer_main(void *p)
+{
+    hammer *h = p;
+    int64_t wait;
+    for (int i = 0; i < 2000; i++) {
+        const char *key = i % 2 ? "shared" : "other";
+        h->allowed += cc_rl_zone_take(h->z, key, strlen(key), 7000 * SEC + i, NULL, NULL, &wait);
+    }
+    return NULL;
+}
+
+/* Workers on many threads share one limiter exactly: no event lost or double-counted. */
+static void test_threads(void)
+{
+    cc_rl_zone *z = cc_rl_zone_new(300, 3600 * SEC);
+    pthread_t th[8];
+    hammer hs[8];
+    for (int i = 0; i < 8; i++) {
+        hs[i] = (hammer){z, 0};
+        pthread_create(&th[i], NULL, hammer_main, &hs[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        total += hs[i].allowed;
+    }
+    T_INT(total, 600);
+    cc_rl_zone_free(z);
+}
+
+static void test_reload(void)
+{
+    const char *cfg = "{\"handler\":\"rate_limit\",\"rate_limits\":{" ZONE(
+        "rl", "{http.request.header.X-Client}", 3, "10000000000") "}}";
+    conf *c1 = load(cfg, NULL);
+    T_OK(c1->h, "provision: %s", c1->err.msg);
+    T_INT(allowed(c1, "GET", "a", 4), 3);
+    /* a reload provisions the new config before the old one is cleaned up */
+    conf *c2 = load(cfg, NULL);
+    T_INT(run(c2, "GET", "a").status, 429);
+    unload(c1);
+    T_INT(run(c2, "GET", "a").status, 429);
+    T_INT(allowed(c2, "GET", "b", 1), 1);
+    /* changed parameters start fresh */
+    conf *c3 = load("{\"handler\":\"rate_limit\",\"rate_limits\":{" ZONE(
+                        "rl", "{http.request.header.X-Client}", 4, "10000000000") "}}",
+                    NULL);
+    T_INT(allowed(c3, "GET", "a", 5), 4);
+    /* the old config still in flight keeps its own zone */
+    T_INT(run(c2, "GET", "a").status, 429);
+    unload(c2);
+    /* and once every user is gone, the next config starts from zero */
+    unload(c3);
+    conf *c4 = load(cfg, NULL);
+    T_INT(allowed(c4, "GET", "a", 3), 3);
+    unload(c4);
+}
+
+static void test_errors_and_jitter(void)
+{
+    conf *c = load("{\"handler\":\"rate_limit\",\"rate_limits\":{\"x\":{\"max_events\":1}}}", NULL);
+    T_OK(!c->h, "no window accepted");
+    T_HAS(c->err.msg, "setting up rate limit x: window must be greater than zero");
+    unload(c);
+    c = load("{\"handler\":\"rate_limit\",\"jitter\":-1}", NULL);
+    T_HAS(c->err.msg, "jitter must be at least zero");
+    unload(c);
+    c = load("{\"handler\":\"rate_limit\",\"rate_limits\":{\"x\":{\"max_events\":1,\"window\":1,"
+             "\"ipv4_prefix\":33}}}",
+             NULL);
+    T_HAS(c->err.msg, "ipv4_prefix must be between 0 and 32");
+    unload(c);
+    c = load("{\"handler\":\"rate_limit\",\"distributed\":{}}", NULL);
+    T_HAS(c->err.msg, "distributed rate limiting needs a storage");
+    unload(c);
+
+    c = load("{\"handler\":\"rate_limit\",\"jitter\":1,\"rate_limits\":{" ZONE("j", "k", 1,
+                                                                               "\"10s\"") "}}",
+             NULL);
+    T_OK(c->h, "provision: %s", c->err.msg);
+    T_INT(allowed(c, "GET", NULL, 1), 1);
+    fake_now += 2 * SEC; /* wait 8 s, with jitter in [8, 16] s */
+    bool in_range = true, varied = false;
+    const char *first = NULL;
+    for (int i = 0; i < 50; i++) {
+        res x = run(c, "GET", NULL);
+        int v = x.retry_after ? atoi(x.retry_after) : -1;
+        in_range = in_range && v >= 8 && v <= 17;
+        if (first && x.retry_after && strcmp(first, x.retry_after) != 0)
+            varied = true;
+        first = first ? first : x.retry_after;
+    }
+    T_OK(in_range, "Retry-After with jitter out of [8, 17]");
+    T_OK(varied, "jitter never changed Retry-After");
+    unload(c);
+}
+
+/* Counts lines containing what in the file at path. */
+static int count_lines(const char *path, const char *what, char *last, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, what)) {
+            n++;
+            snprintf(last, cap, "%s", line);
+        }
+    fclose(f);
+    return n;
+}
+
+static void test_log_throttle(void)
+{
+    char path[] = "/tmp/rl_logXXXXXX";
+    int fd = mkstemp(path);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    conf *c = load("{\"handler\":\"rate_limit\",\"log_key\":true,\"rate_limits\":{" ZONE(
+                       "lg", "{http.request.header.X-Client}", 1, "60000000000") "}}",
+                   NULL);
+    allowed(c, "GET", "flood", 101);
+    fake_now += 1500 * MS;
+    allowed(c, "GET", "flood", 1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    char last[2048] = "";
+    T_INT(count_lines(path, "rate limit exceeded", last, sizeof(last)), 2);
+    T_HAS(last, "\"zone\":\"lg\"");
+    T_HAS(last, "\"key\":\"flood\"");
+    T_HAS(last, "\"remote_ip\":\"10.1.2.3\"");
+    T_HAS(last, "\"suppressed\":99");
+    T_HAS(last, "\"wait\":58.5");
+    unlink(path);
+    unload(c);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_distributed(void)
+{
+    cc_rl_clock_set(NULL); /* the thread's timestamps and the decisions share a real clock */
+    cc_err err = {0};
+    cc_storage *st = cc_storage_memory_open(&err);
+    T_OK(st, "memory storage: %s", err.msg);
+    if (!st)
+        return;
+    const char *cfg = "{\"handler\":\"rate_limit\",\"rate_limits\":{" ZONE(
+        "dz", "{http.request.header.X-Client}", 5,
+        "60000000000") "},\"distributed\":{\"read_interval\":50000000,"
+                       "\"write_interval\":50000000,\"purge_age\":3600000000000}}";
+    cc_rl_inst_select("instance-a");
+    conf *a = load(cfg, st);
+    T_OK(a->h, "provision a: %s", a->err.msg);
+    cc_rl_inst_select("instance-b");
+    conf *b = load(cfg, st);
+    T_OK(b->h, "provision b: %s", b->err.msg);
+    cc_rl_inst_select(NULL);
+    if (!a->h || !b->h)
+        return;
+    T_INT(allowed(a, "GET", "k", 3), 3);
+    /* b does not know yet */
+    T_INT(allowed(b, "GET", "other", 1), 1);
+    sleep_ms(300);
+    T_OK(st->ops->exists(st, "rate_limit/instances/instance-a.rlstate"), "a's state stored");
+    T_INT(allowed(b, "GET", "k", 3), 2); /* 3 of a's + 2 of b's */
+    res x = run(b, "GET", "k");
+    T_INT(x.status, 429);
+    int ra = x.retry_after ? atoi(x.retry_after) : -1;
+    T_OK(ra >= 59 && ra <= 60, "Retry-After %d", ra);
+    sleep_ms(300);
+    T_INT(allowed(a, "GET", "k", 1), 0); /* a sees b's 2 */
+    T_INT(allowed(a, "GET", "other", 4), 4);
+
+    /* a stale state is purged; a corrupt one is ignored */
+    char stale[128];
+    snprintf(stale, sizeof(stale), "caddy-c-rlstate 1 %lld\nz 2\ndz\nk 5 1 1\nz\n", 1000LL);
+    st->ops->store(st, "rate_limit/instances/stale.rlstate", stale, strlen(stale), NULL);
+    st->ops->store(st, "rate_limit/instances/bad.rlstate", "garbage", 7, NULL);
+    sleep_ms(300);
+    T_OK(!st->ops->exists(st, "rate_limit/instances/stale.rlstate"), "stale state purged");
+    T_INT(allowed(b, "GET", "z", 5), 5);
+    unload(a);
+    unload(b);
+    st->ops->close(st);
+    cc_rl_clock_set(fake_clock);
+}
+
+int main(void)
+{
+    cc_handler_types_set(cc_handler_types);
+    RA = cc_arena_new(0);
+    cc_rl_clock_set(fake_clock);
+    test_ring();
+    test_window();
+    test_static_key_and_prefix();
+    test_match_and_order();
+    test_sweep();
+    test_threads();
+    test_reload();
+    test_errors_and_jitter();
+    test_log_throttle();
+    test_distributed();
+    cc_arena_free(RA);
+    return t_done();
+}
