@@ -113,12 +113,20 @@ declare -A EXTRA=()    # server name -> other PIDs (nginx workers) seen at start
 declare -A BROKEN=()   # server name -> why it is excluded
 used_ports=""
 
+# True while PID runs; a child that exited but is not reaped yet (zombie) counts as gone.
+alive() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    [ "${st%% *}" != Z ]
+}
+
 stop_pid() {
     local p=$1 i
-    kill -0 "$p" 2>/dev/null || return 0
+    alive "$p" || return 0
     kill -TERM "$p" 2>/dev/null
     for ((i = 0; i < 50; i++)); do
-        kill -0 "$p" 2>/dev/null || return 0
+        alive "$p" || return 0
         sleep 0.1
     done
     kill -KILL "$p" 2>/dev/null
@@ -127,9 +135,14 @@ stop_pid() {
 cleanup() {
     local s p
     trap - EXIT INT TERM
+    [ -n "${WRK_PID:-}" ] && kill -TERM "$WRK_PID" 2>/dev/null
     for s in "${!PID[@]}"; do
         stop_pid "${PID[$s]}"
-        for p in ${EXTRA[$s]:-}; do stop_pid "$p"; done
+        # nginx workers normally leave with their master; only one that is still an
+        # nginx process (not a recycled PID) is stopped here.
+        for p in ${EXTRA[$s]:-}; do
+            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] && stop_pid "$p"
+        done
     done
     wait 2>/dev/null
     rm -rf "$work"
@@ -244,7 +257,7 @@ verify_server() {
     local d="$work/verify-$name"
     mkdir -p "$d"
     for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+        if ! alive "${PID[$name]}"; then
             BROKEN[$name]="exited during startup (see log below)"
             return 1
         fi
@@ -440,7 +453,22 @@ url_of() { # server workload
     esac
 }
 
-# One measured wrk run; prints "rps p50 p99 cpu_us cpu_pct errors other_pct" or "fail why".
+# Runs wrk under a time limit in the background and waits for it, so that a signal to
+# this script runs the cleanup trap at once instead of after the run.
+WRK_PID=""
+run_wrk() { # limit output-file wrk-args...
+    local limit=$1 out=$2 rc
+    shift 2
+    timeout "$limit" "${WRK_PIN[@]}" wrk "$@" >"$out" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID"
+    rc=$?
+    WRK_PID=""
+    return $rc
+}
+
+# One measured wrk run (called in this shell, not in a command substitution, so that
+# `times` sees wrk's CPU time and signals are not deferred); prints "rps p50 p99 cpu_us cpu_pct errors other_pct" or "fail why".
 # other_pct is the CPU (in % of one core) that neither the server nor wrk used during the
 # run: other load on the machine, which makes a row unreliable when it is high.
 measure() {
@@ -450,7 +478,7 @@ measure() {
     child_secs >"$work/c0"
     b0=$(sys_busy)
     t0=$(cpu_ticks $pids)
-    if ! timeout $((SECS + 60)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$url" >"$out" 2>&1; then
+    if ! run_wrk $((SECS + 60)) "$out" -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$url"; then
         echo "fail wrk-failed"
         return
     fi
@@ -489,15 +517,16 @@ for w in $WORKLOADS; do
         [ -n "${BROKEN[$s]:-}" ] && continue
         url=$(url_of "$s" "$w")
         wait_quiet
-        timeout $((WARMUP + 30)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null 2>&1
+        run_wrk $((WARMUP + 30)) /dev/null -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url"
         lines=""
         for ((r = 0; r < RUNS; r++)); do
-            res=$(measure "$s" "$url")
+            measure "$s" "$url" >"$work/res"
+            res=$(cat "$work/res")
             log "$w $s: $res"
             case $res in fail*) continue ;; esac
             lines="$lines$res"$'\n'
         done
-        if ! kill -0 "${PID[$s]}" 2>/dev/null; then
+        if ! alive "${PID[$s]}"; then
             BROKEN[$s]="died during the $w workload"
             log "$s: ${BROKEN[$s]}"
             show_log "$s"

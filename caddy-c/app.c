@@ -12,6 +12,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../core/storage.h"
+#include "../storage/default.h"
+
 void app_log(cc_log_level lvl, const char *logger, const char *msg, ...)
 {
     cc_arena *a = cc_arena_new(1024);
@@ -40,6 +43,35 @@ cc_app *cc_app_new(int workers)
     return app;
 }
 
+/* The storage for cfg: the open one when its "storage" config is unchanged. A storage
+ * that cannot be opened (an unwritable data directory) does not stop a site that needs
+ * none: it is logged, and a handler that needs storage fails at provision instead. */
+static struct cc_storage *app_storage_for(cc_app *app, const cc_cfg *cfg)
+{
+    const cc_cfg *scfg = cc_cfg_get(cfg, "storage");
+    char *key = scfg ? cc_cfg_to_json(scfg, false, NULL) : cc_xstrdup("");
+    if (app->storage_key && strcmp(app->storage_key, key) == 0) {
+        free(key);
+        return app->storage;
+    }
+    cc_err e = {0};
+    struct cc_storage *st = cc_storage_open(scfg, &e);
+    if (!st) {
+        app_log(CC_LOG_WARN, "storage", "cannot open storage", "error", e.msg, NULL);
+        free(key);
+        return NULL;
+    }
+    if (app->storage) {
+        app->old_storages = cc_xrealloc(app->old_storages,
+                                        (app->nold_storages + 1) * sizeof(*app->old_storages));
+        app->old_storages[app->nold_storages++] = app->storage;
+    }
+    free(app->storage_key);
+    app->storage = st;
+    app->storage_key = key;
+    return st;
+}
+
 void cc_app_free(cc_app *app)
 {
     if (!app)
@@ -52,6 +84,12 @@ void cc_app_free(cc_app *app)
     if (app->engine)
         cc_engine_stop(app->engine, app->rt ? app->rt->grace_period : 0);
     cc_runtime_unref(app->rt);
+    for (size_t i = 0; i < app->nold_storages; i++)
+        app->old_storages[i]->ops->close(app->old_storages[i]);
+    free(app->old_storages);
+    if (app->storage)
+        app->storage->ops->close(app->storage);
+    free(app->storage_key);
     if (app->evfd >= 0)
         close(app->evfd);
     free(app->src_file);
@@ -194,7 +232,7 @@ int app_load_locked(cc_app *app, cc_arena *a, cc_cfg *cfg, bool force, cc_err *e
         return cc_err_set(err, "loading new config: starting caddy-c administration endpoint: %s",
                           e.msg);
     }
-    cc_runtime *rt = cc_runtime_load(a, cfg, &e);
+    cc_runtime *rt = cc_runtime_load_with(a, cfg, app_storage_for(app, cfg), &e);
     if (!rt || refuse_tls(rt, &e) != CC_OK) {
         abort_admin(app, next);
         cc_runtime_unref(rt);

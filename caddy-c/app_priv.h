@@ -30,6 +30,13 @@ struct cc_app {
     char *src_file, *src_adapter; /* where the config came from (SIGUSR1, --watch) */
     int evfd;                     /* eventfd that wakes the serving loop */
     atomic_int events;
+    /* The config's storage, opened at the first load and reopened when the "storage"
+     * config changes; earlier ones stay open until exit because a retiring runtime may
+     * still use them. */
+    struct cc_storage *storage;
+    char *storage_key; /* JSON of the config's "storage" object ("" = default) */
+    struct cc_storage **old_storages;
+    size_t nold_storages;
 };
 
 /* Loads with app->lock held. */

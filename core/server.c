@@ -431,6 +431,12 @@ static void runtime_destroy(cc_runtime *rt)
 
 cc_runtime *cc_runtime_load(cc_arena *arena, cc_cfg *config, cc_err *err)
 {
+    return cc_runtime_load_with(arena, config, NULL, err);
+}
+
+cc_runtime *cc_runtime_load_with(cc_arena *arena, cc_cfg *config, struct cc_storage *storage,
+                                 cc_err *err)
+{
     cc_runtime *rt = cc_arena_alloc(arena, sizeof(*rt));
     rt->arena = arena;
     rt->config = config;
@@ -438,6 +444,7 @@ cc_runtime *cc_runtime_load(cc_arena *arena, cc_cfg *config, cc_err *err)
     rt->prov.a = arena;
     rt->prov.err = err;
     rt->prov.root = config;
+    rt->prov.storage = storage;
 
     const cc_cfg *http = cc_cfg_get(cc_cfg_get(config, "apps"), "http");
     int http_port = (int)get_int(http, "http_port", 80);

@@ -52,6 +52,11 @@ typedef struct cc_runtime {
 /** Provisions every server of config (apps.http.servers). Takes ownership of arena (it
  * must own config). Returns NULL with err set on failure (arena freed). */
 cc_runtime *cc_runtime_load(cc_arena *arena, cc_cfg *config, cc_err *err);
+/** The same, with the storage handlers may use (cc_prov.storage; borrowed: it must
+ * outlive the runtime). */
+struct cc_storage;
+cc_runtime *cc_runtime_load_with(cc_arena *arena, cc_cfg *config, struct cc_storage *storage,
+                                 cc_err *err);
 void cc_runtime_ref(cc_runtime *rt);
 /** Drops a reference; the last one runs handler cleanups and frees the arena. */
 void cc_runtime_unref(cc_runtime *rt);

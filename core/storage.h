@@ -38,7 +38,10 @@ typedef struct cc_storage_ops {
     int (*del)(cc_storage *s, const char *key, cc_err *err);
     bool (*exists)(cc_storage *s, const char *key);
     /* Keys directly under prefix (or all below it when recursive), malloc'd array of
-     * malloc'd strings (free with cc_storage_list_free); CC_ENOTFOUND when none. */
+     * malloc'd strings (free with cc_storage_list_free); CC_ENOTFOUND when none.
+     * As certmagic's file storage lists: the entries are full keys, "directory"
+     * prefixes included (non-recursive: the immediate children; recursive: every key
+     * and prefix below), in file-walk order; prefix "" lists from the top. */
     int (*list)(cc_storage *s, const char *prefix, bool recursive, char ***keys, size_t *n,
                 cc_err *err);
     int (*stat)(cc_storage *s, const char *key, cc_storage_info *info, cc_err *err);
