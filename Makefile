@@ -61,12 +61,16 @@ test: deps-test
 unit-bins: $(TEST_BINS)
 
 # Sanitizer build and run of the whole suite (separate object dir; fuzzing is already
-# sanitized, so it is not repeated here).
+# sanitized, so it is not repeated here). Reports of every process, including servers
+# started by integration tests, go to build-asan/reports: run.sh fails on any.
 asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    all unit-bins
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	@rm -rf build-asan/reports && mkdir -p build-asan/reports
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(CURDIR)/build-asan/reports/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
+	    SANITIZER_REPORTS=$(CURDIR)/build-asan/reports \
 	    BUILD=build-asan BIN=build-asan/bin FUZZ_SECONDS=0 tests/run.sh
 
 # libFuzzer over lexer + parser + adapter + formatter (clang).

@@ -39,5 +39,15 @@ done
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
     run_one fuzz make --no-print-directory fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
 fi
+# Sanitizer reports of processes whose output the tests did not see (servers started
+# by integration tests write theirs here when run by `make asan`): each is a failure.
+if [ -n "${SANITIZER_REPORTS:-}" ] && [ -d "$SANITIZER_REPORTS" ]; then
+    for f in "$SANITIZER_REPORTS"/*; do
+        [ -f "$f" ] || continue
+        echo "== sanitizer report $f:"
+        head -n 40 "$f"
+        fail=$((fail + 1))
+    done
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
