@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# HTTP serving benchmark: starts caddy-c, nginx (1 worker, and optionally `auto`) and Caddy
-# side by side on 127.0.0.1, checks that each one really serves the expected bytes, then
+# HTTP serving benchmark: starts caddy-c (1 worker, and the default: one per CPU), nginx
+# (1 worker, and `auto`) and Caddy side by side on 127.0.0.1, checks that each one really serves the expected bytes, then
 # drives each in turn with wrk (keep-alive) on three workloads: a 13-byte `respond`, a 1 KB
 # static file and a 1 MB static file. Reports req/s, p50/p99 and the server's CPU time per
 # request (utime+stime from /proc, over the requests wrk completed), plus the ratios
-# caddy-c/nginx and caddy-c/Caddy, and writes the same report to bench/results/.
+# caddy-c/nginx (1 worker each), caddy-c-auto/nginx-auto (one per CPU each) and
+# caddy-c/Caddy, and writes the same report to bench/results/.
 #
 # Usage: bench/http.sh        (as root if nginx, caddy or wrk must be installed)
 # Env:   BENCH_SECONDS=8 BENCH_WARMUP=1 BENCH_CONNS=50 BENCH_THREADS=1 BENCH_RUNS=1
-#        BENCH_SERVERS="caddy-c nginx nginx-auto caddy"
+#        BENCH_SERVERS="caddy-c caddy-c-auto nginx nginx-auto caddy"
 #        BENCH_WORKLOADS="respond static-1k static-1m"
 #        BENCH_PORTS=28000-28099 CADDYC=bin/caddy-c BENCH_RESULTS=bench/results
 #        BENCH_QUIET_WAIT=60 BENCH_QUIET_PCT=15 (before each cell, wait up to that many
@@ -25,7 +26,7 @@ WARMUP=${BENCH_WARMUP:-1}
 CONNS=${BENCH_CONNS:-50}
 THREADS=${BENCH_THREADS:-1}
 RUNS=${BENCH_RUNS:-1}
-SERVERS=${BENCH_SERVERS:-"caddy-c nginx nginx-auto caddy"}
+SERVERS=${BENCH_SERVERS:-"caddy-c caddy-c-auto nginx nginx-auto caddy"}
 WORKLOADS=${BENCH_WORKLOADS:-"respond static-1k static-1m"}
 PORTS=${BENCH_PORTS:-28000-28099}
 CADDYC=${CADDYC:-bin/caddy-c}
@@ -92,7 +93,7 @@ fi
 if want caddy; then
     need_tool caddy caddy || die "caddy could not be installed"
 fi
-if want caddy-c; then
+if want caddy-c || want caddy-c-auto; then
     if [ ! -x "$CADDYC" ]; then
         log "building caddy-c (make)"
         timeout 600 make >&2 || die "make failed"
@@ -344,12 +345,16 @@ http {
 EOF
 }
 
-start_caddyc() {
-    local d="$work/caddy-c"
+# caddy-c runs with --workers 1 (against nginx worker_processes 1) and, as caddy-c-auto,
+# with its default of one worker per CPU (against nginx worker_processes auto).
+start_caddyc() { # name [run flags...]
+    local name=$1 d="$work/$1"
+    shift
     mkdir -p "$d"
-    caddyfile "${PORT_A[caddy-c]}" "${PORT_B[caddy-c]}" >"$d/Caddyfile"
-    "${SRV_PIN[@]}" "$CADDYC" run --config "$d/Caddyfile" >"$work/caddy-c.log" 2>&1 &
-    PID[caddy-c]=$!
+    caddyfile "${PORT_A[$name]}" "${PORT_B[$name]}" >"$d/Caddyfile"
+    env -u CADDYC_WORKERS "${SRV_PIN[@]}" "$CADDYC" run --config "$d/Caddyfile" "$@" \
+        >"$work/$name.log" 2>&1 &
+    PID[$name]=$!
 }
 
 start_caddy() {
@@ -391,6 +396,7 @@ report="$work/report.txt"
     echo "pinning: servers ${BENCH_SERVER_CPUS:-any CPU}, wrk ${BENCH_WRK_CPUS:-any CPU}"
     echo "load: wrk -t$THREADS -c$CONNS -d${SECS}s --latency, keep-alive, after a ${WARMUP}s warm-up; $RUNS run(s) per cell (median by req/s)"
     echo "wrk and the servers share the machine's cores; CPU/req = server utime+stime / requests completed"
+    echo "caddy-c = --workers 1; caddy-c-auto = default (one worker per CPU)"
     echo "nginx = worker_processes 1; nginx-auto = worker_processes auto; caddy = Caddy, admin off"
     echo
 } >"$report"
@@ -399,7 +405,7 @@ cat "$report" >&2
 # ---------------------------------------------------------------- start everything
 
 for s in $SERVERS; do
-    case $s in caddy-c | nginx | nginx-auto | caddy) ;; *) die "unknown server '$s'" ;; esac
+    case $s in caddy-c | caddy-c-auto | nginx | nginx-auto | caddy) ;; *) die "unknown server '$s'" ;; esac
     next_port || die "no free port in $PORTS"
     PORT_A[$s]=$NEXT
     next_port || die "no free port in $PORTS"
@@ -408,7 +414,8 @@ done
 
 for s in $SERVERS; do
     case $s in
-    caddy-c) start_caddyc ;;
+    caddy-c) start_caddyc caddy-c --workers 1 ;;
+    caddy-c-auto) start_caddyc caddy-c-auto ;;
     caddy) start_caddy ;;
     nginx) start_nginx nginx 1 ;;
     nginx-auto) start_nginx nginx-auto auto ;;
@@ -418,7 +425,7 @@ done
 for s in $SERVERS; do
     [ -n "${BROKEN[$s]:-}" ] && continue
     case $s in
-    caddy-c) want_hdr="caddy-c" ;;
+    caddy-c | caddy-c-auto) want_hdr="caddy-c" ;;
     caddy) want_hdr="Caddy" ;;
     *) want_hdr="nginx" ;;
     esac
@@ -543,16 +550,16 @@ done
 label() { case $1 in caddy) echo "Caddy" ;; *) echo "$1" ;; esac; }
 
 {
-    printf '%-10s %-11s %10s %9s %9s %11s %6s %7s %7s\n' workload server req/s p50_us p99_us cpu_us/req cpu% errors other%
+    printf '%-10s %-12s %10s %9s %9s %11s %6s %7s %7s\n' workload server req/s p50_us p99_us cpu_us/req cpu% errors other%
     for w in $WORKLOADS; do
         for s in $SERVERS; do
             v=${RES["$s $w"]:-}
             if [ -z "$v" ]; then
-                printf '%-10s %-11s %10s\n' "$w" "$(label "$s")" "n/a"
+                printf '%-10s %-12s %10s\n' "$w" "$(label "$s")" "n/a"
                 continue
             fi
             read -r rps p50 p99 cpu pct errs other <<<"$v"
-            printf '%-10s %-11s %10s %9s %9s %11s %6s %7s %7s\n' "$w" "$(label "$s")" "$rps" "$p50" "$p99" "$cpu" "$pct" "$errs" "$other"
+            printf '%-10s %-12s %10s %9s %9s %11s %6s %7s %7s\n' "$w" "$(label "$s")" "$rps" "$p50" "$p99" "$cpu" "$pct" "$errs" "$other"
             [ "$other" -le 10 ] || noisy=1
         done
     done
@@ -560,19 +567,22 @@ label() { case $1 in caddy) echo "Caddy" ;; *) echo "$1" ;; esac; }
     [ "${noisy:-0}" = 0 ] || echo "WARNING: other load above 10% of a core during some rows: those figures are unreliable"
     echo
     echo "ratios (req/s: higher is better for caddy-c; CPU/req: lower is better for caddy-c)"
-    for other in nginx nginx-auto caddy; do
-        want "$other" && want caddy-c || continue
+    # like for like: 1 worker against 1 worker, one per CPU against one per CPU
+    for pair in caddy-c:nginx caddy-c-auto:nginx-auto caddy-c:caddy caddy-c-auto:caddy; do
+        mine=${pair%%:*}
+        other=${pair#*:}
+        want "$other" && want "$mine" || continue
         for w in $WORKLOADS; do
-            a=${RES["caddy-c $w"]:-}
+            a=${RES["$mine $w"]:-}
             b=${RES["$other $w"]:-}
             if [ -z "$a" ] || [ -z "$b" ]; then
-                printf '%-10s caddy-c/%-10s n/a\n' "$w" "$(label "$other")"
+                printf '%-10s %-24s n/a\n' "$w" "$mine/$(label "$other")"
                 continue
             fi
             read -r ar _ _ ac _ _ <<<"$a"
             read -r br _ _ bc _ _ <<<"$b"
-            awk -v w="$w" -v o="$(label "$other")" -v ar="$ar" -v br="$br" -v ac="$ac" -v bc="$bc" 'BEGIN {
-                printf "%-10s caddy-c/%-10s req/s %5.2fx   CPU/req %5.2fx\n", w, o,
+            awk -v w="$w" -v o="$mine/$(label "$other")" -v ar="$ar" -v br="$br" -v ac="$ac" -v bc="$bc" 'BEGIN {
+                printf "%-10s %-24s req/s %5.2fx   CPU/req %5.2fx\n", w, o,
                     (br > 0 ? ar / br : 0), (bc > 0 ? ac / bc : 0) }'
         done
     done

@@ -62,8 +62,8 @@ static struct cc_storage *app_storage_for(cc_app *app, const cc_cfg *cfg)
         return NULL;
     }
     if (app->storage) {
-        app->old_storages = cc_xrealloc(app->old_storages,
-                                        (app->nold_storages + 1) * sizeof(*app->old_storages));
+        app->old_storages =
+            cc_xrealloc(app->old_storages, (app->nold_storages + 1) * sizeof(*app->old_storages));
         app->old_storages[app->nold_storages++] = app->storage;
     }
     free(app->storage_key);

@@ -69,7 +69,7 @@ int cmd_file_server(const cli_command *self, int argc, char **argv);
 extern const cli_flag cmd_adapt_flags[CMD_ADAPT_NFLAGS];
 extern const cli_flag cmd_validate_flags[CMD_VALIDATE_NFLAGS];
 extern const cli_flag cmd_fmt_flags[CMD_FMT_NFLAGS];
-#define CMD_RUN_NFLAGS 6
+#define CMD_RUN_NFLAGS 7
 #define CMD_RELOAD_NFLAGS 4
 #define CMD_STOP_NFLAGS 3
 #define CMD_FILE_SERVER_NFLAGS 10

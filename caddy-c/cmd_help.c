@@ -110,7 +110,7 @@ const cli_command cli_commands[] = {
     {
         .name = "run",
         .usage = "[--config <path> [--adapter <name>]] [--envfile <path>] [--environ] "
-                 "[--watch] [--pidfile <file>]",
+                 "[--watch] [--pidfile <file>] [--workers <n>]",
         .short_desc = "Starts the server and blocks until it is stopped",
         .long_desc =
             "Starts the server in the foreground and serves until it is stopped.\n"
@@ -129,7 +129,10 @@ const cli_command cli_commands[] = {
             "\n"
             "--watch reloads the config file whenever it changes (for development).\n"
             "--envfile loads KEY=VALUE lines into the environment first; --environ prints\n"
-            "the environment; --pidfile writes the process ID to a file.",
+            "the environment; --pidfile writes the process ID to a file.\n"
+            "--workers sets the number of worker threads serving HTTP (each runs its own\n"
+            "event loop); without it $CADDYC_WORKERS is used, else one per CPU (0 also\n"
+            "means one per CPU).",
         .flags = cmd_run_flags,
         .nflags = CMD_RUN_NFLAGS,
         .run = cmd_run,

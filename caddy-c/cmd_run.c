@@ -12,7 +12,7 @@
 #include "app.h"
 #include "cli.h"
 
-enum { F_CONFIG, F_ADAPTER, F_ENVFILE, F_ENVIRON, F_WATCH, F_PIDFILE, F_COUNT };
+enum { F_CONFIG, F_ADAPTER, F_ENVFILE, F_ENVIRON, F_WATCH, F_PIDFILE, F_WORKERS, F_COUNT };
 
 const cli_flag cmd_run_flags[F_COUNT] = {
     [F_CONFIG] = {"config", 'c', CLI_STRING, NULL, "Configuration file"},
@@ -21,8 +21,27 @@ const cli_flag cmd_run_flags[F_COUNT] = {
     [F_ENVIRON] = {"environ", 'e', CLI_BOOL, NULL, "Print environment"},
     [F_WATCH] = {"watch", 'w', CLI_BOOL, NULL, "Reload changed config file automatically"},
     [F_PIDFILE] = {"pidfile", 0, CLI_STRING, NULL, "Path of file to which to write process ID"},
+    [F_WORKERS] = {"workers", 0, CLI_STRING, NULL,
+                   "Number of worker threads (default: $CADDYC_WORKERS, else one per CPU)"},
 };
 _Static_assert(F_COUNT == CMD_RUN_NFLAGS, "flag table size");
+
+/* --workers of `run`; -1 = not given (cli_serve then reads $CADDYC_WORKERS). */
+static int run_workers = -1;
+
+/* A worker count: 1..1024, or 0 for one per CPU. -1 when text is not such a number. */
+static int parse_workers(const char *text)
+{
+    if (!text || !*text)
+        return -1;
+    long n = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9' || n > 1024)
+            return -1;
+        n = n * 10 + (*p - '0');
+    }
+    return n > 1024 ? -1 : (int)n;
+}
 
 static int write_pidfile(const char *path)
 {
@@ -39,8 +58,17 @@ static int write_pidfile(const char *path)
 int cli_serve(cc_arena *a, cc_cfg *cfg, const char *file, const char *adapter, bool watch,
               const char *pidfile, const char *started_msg)
 {
+    int workers = run_workers;
+    if (workers < 0) {
+        const char *env = getenv("CADDYC_WORKERS");
+        workers = env && *env ? parse_workers(env) : 0;
+        if (workers < 0) {
+            cc_arena_free(a);
+            return cli_fail("invalid CADDYC_WORKERS %s: want a number from 0 to 1024", env);
+        }
+    }
     cc_app_signals_block();
-    cc_app *app = cc_app_new(0);
+    cc_app *app = cc_app_new(workers);
     if (file && *file && strcmp(file, "-") != 0)
         cc_app_set_source(app, file, adapter);
     cc_err err = {0};
@@ -65,6 +93,12 @@ static int run(cli_val *v, char **pos, int npos)
     (void)pos;
     (void)npos;
     cc_err err = {0};
+    if (v[F_WORKERS].set) {
+        run_workers = parse_workers(v[F_WORKERS].s);
+        if (run_workers < 0)
+            return cli_fail("invalid --workers %s: want a number from 0 to 1024 (0 = one per CPU)",
+                            v[F_WORKERS].s ? v[F_WORKERS].s : "");
+    }
     if (cli_load_envfiles(&v[F_ENVFILE], &err) != CC_OK)
         return cli_fail("%s", err.msg);
     if (v[F_ENVIRON].b) {

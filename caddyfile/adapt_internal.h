@@ -66,7 +66,7 @@ typedef struct cc_cf_block {
     cc_sblock *sb;
     cc_cf_addr *addrs; /* one per key, in key order */
     size_t naddrs;
-    cc_cfvals vals;    /* results of its directives (all classes) */
+    cc_cfvals vals; /* results of its directives (all classes) */
 } cc_cf_block;
 
 /* One server (listener group): the listener addresses it has and its blocks. */
@@ -75,8 +75,8 @@ typedef struct cc_cf_pairing {
     size_t nlisten;
     cc_cf_block **blocks; /* sorted: most specific host first, catch-all last */
     size_t nblocks;
-    const char *name;  /* "srv0", ... or servers { name } */
-    cc_cfg *server;    /* the built apps.http.servers entry */
+    const char *name; /* "srv0", ... or servers { name } */
+    cc_cfg *server;   /* the built apps.http.servers entry */
 } cc_cf_pairing;
 
 typedef struct cc_adapt {

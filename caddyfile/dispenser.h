@@ -71,9 +71,9 @@ void cc_disp_delete(cc_disp *d);
 
 /* Errors: each sets d->err (first error wins) to "FILE:LINE: message" (plus the import
  * chain for imported tokens) and returns CC_ERR. */
-int cc_disp_arg_err(cc_disp *d);                 /* wrong argument count ... after 'X' */
+int cc_disp_arg_err(cc_disp *d); /* wrong argument count ... after 'X' */
 int cc_disp_syntax_err(cc_disp *d, const char *expected);
-int cc_disp_eof_err(cc_disp *d);                 /* unexpected EOF */
+int cc_disp_eof_err(cc_disp *d); /* unexpected EOF */
 int cc_disp_errf(cc_disp *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Like cc_disp_errf but at token t's position. */
 int cc_disp_errf_tok(cc_err *err, const cc_token *t, const char *fmt, ...)

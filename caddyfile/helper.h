@@ -29,7 +29,7 @@
 #include "dispenser.h"
 
 typedef struct cc_cfval {
-    const char *cls;       /* one of the classes above */
+    const char *cls; /* one of the classes above */
     cc_cfg *val;
     const char *directive; /* set by the adapter: normalised directive name */
     const cc_token *tok;   /* directive token, for error positions */
@@ -40,17 +40,17 @@ typedef struct cc_cfvals {
     size_t n, cap;
 } cc_cfvals;
 
-struct cc_adapt;      /* caddyfile/adapt_internal.h */
-struct cc_cf_mscope;  /* named matchers visible in a block (adapter-private) */
-struct cc_cf_block;   /* caddyfile/adapt_internal.h */
+struct cc_adapt;     /* caddyfile/adapt_internal.h */
+struct cc_cf_mscope; /* named matchers visible in a block (adapter-private) */
+struct cc_cf_block;  /* caddyfile/adapt_internal.h */
 
 typedef struct cc_helper {
-    cc_disp *d;                    /* this directive's tokens only */
-    cc_arena *a;                   /* owns everything produced */
-    cc_err *err;                   /* == d->err */
-    struct cc_adapt *ad;           /* adapter state */
-    struct cc_cf_mscope *mdefs;    /* named matchers in scope */
-    struct cc_cf_block *block;     /* enclosing site block, NULL in global options */
+    cc_disp *d;                 /* this directive's tokens only */
+    cc_arena *a;                /* owns everything produced */
+    cc_err *err;                /* == d->err */
+    struct cc_adapt *ad;        /* adapter state */
+    struct cc_cf_mscope *mdefs; /* named matchers in scope */
+    struct cc_cf_block *block;  /* enclosing site block, NULL in global options */
 } cc_helper;
 
 /** Global option value by name (see adapt_internal.h for shapes), or NULL if unset. */

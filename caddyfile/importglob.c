@@ -13,47 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/pathmatch.h"
+
 char *cc_cf_path_clean(cc_arena *a, const char *path)
 {
-    size_t n = strlen(path);
-    if (n == 0)
-        return cc_arena_strdup(a, ".");
-    bool rooted = path[0] == '/';
-    char *out = cc_arena_alloc(a, n + 2);
-    size_t w = 0, r = 0, dotdot = 0;
-    if (rooted) {
-        out[w++] = '/';
-        r = dotdot = 1;
-    }
-    while (r < n) {
-        if (path[r] == '/') {
-            r++;
-        } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-            r++;
-        } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-            r += 2;
-            if (w > dotdot) {
-                w--;
-                while (w > dotdot && out[w] != '/')
-                    w--;
-            } else if (!rooted) {
-                if (w > 0)
-                    out[w++] = '/';
-                out[w++] = '.';
-                out[w++] = '.';
-                dotdot = w;
-            }
-        } else {
-            if ((rooted && w != 1) || (!rooted && w != 0))
-                out[w++] = '/';
-            for (; r < n && path[r] != '/'; r++)
-                out[w++] = path[r];
-        }
-    }
-    if (w == 0)
-        return cc_arena_strdup(a, ".");
-    out[w] = 0;
-    return out;
+    return cc_path_go_clean(a, path);
 }
 
 char *cc_cf_path_join(cc_arena *a, const char *dir, const char *name)

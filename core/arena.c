@@ -84,6 +84,31 @@ void cc_arena_free(cc_arena *a)
     free(a);
 }
 
+void cc_arena_reset(cc_arena *a)
+{
+    if (!a)
+        return;
+    for (cleanup *c = a->cleanups; c; c = c->next)
+        c->fn(c->arg);
+    a->cleanups = NULL;
+    /* keep one standard block, the one a fresh arena would allocate first; dedicated
+     * big blocks and any further chunks go back to malloc */
+    block *keep = a->head && a->head->size == a->chunk ? a->head : NULL;
+    block *b = a->head;
+    while (b) {
+        block *n = b->next;
+        if (b != keep)
+            free(b);
+        b = n;
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    a->head = keep;
+    a->total = 0;
+}
+
 void *cc_arena_alloc(cc_arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;

@@ -15,6 +15,9 @@ typedef struct cc_arena cc_arena;
 cc_arena *cc_arena_new(size_t chunk);
 /** Runs deferred cleanups (last registered first), then frees every block. NULL is ok. */
 void cc_arena_free(cc_arena *a);
+/** Runs deferred cleanups (last registered first) and forgets every allocation, keeping
+ * one block for reuse: afterwards the arena behaves as a new one without the malloc. */
+void cc_arena_reset(cc_arena *a);
 /** Zeroed, 16-byte aligned memory owned by the arena. */
 void *cc_arena_alloc(cc_arena *a, size_t n);
 /** Grows an arena allocation: returns a new block holding the first old_n bytes of old. */

@@ -102,7 +102,8 @@ void cc_cfg_set(cc_arena *a, cc_cfg *obj, const char *key, cc_cfg *val)
     }
     if (obj->obj.n == obj->obj.cap) {
         size_t nc = obj->obj.cap ? obj->obj.cap * 2 : 4;
-        obj->obj.k = cc_arena_grow(a, obj->obj.k, obj->obj.cap * sizeof(char *), nc * sizeof(char *));
+        obj->obj.k =
+            cc_arena_grow(a, obj->obj.k, obj->obj.cap * sizeof(char *), nc * sizeof(char *));
         obj->obj.v =
             cc_arena_grow(a, obj->obj.v, obj->obj.cap * sizeof(cc_cfg *), nc * sizeof(cc_cfg *));
         obj->obj.cap = nc;

@@ -23,8 +23,8 @@ enum {
 };
 
 typedef struct cc_err {
-    int code;        /* CC_E*, 0 when no error was set */
-    char msg[1024];  /* NUL-terminated; truncated if longer */
+    int code;       /* CC_E*, 0 when no error was set */
+    char msg[1024]; /* NUL-terminated; truncated if longer */
 } cc_err;
 
 /** Sets err (if not NULL and not already set) and returns CC_ERR. The first error wins:

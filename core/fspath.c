@@ -68,16 +68,29 @@ const char *cc_fs_base(cc_arena *a, const char *p)
     return cc_arena_strndup(a, p + s, n - s);
 }
 
+/* a + sep + b in the arena (sep 0 = none): runs per file request, so no printf. */
+static char *concat3(cc_arena *ar, const char *a, size_t an, char sep, const char *b, size_t bn)
+{
+    char *p = cc_arena_alloc(ar, an + 1 + bn + 1);
+    size_t n = an;
+    memcpy(p, a, an);
+    if (sep)
+        p[n++] = sep;
+    memcpy(p + n, b, bn);
+    p[n + bn] = 0;
+    return p;
+}
+
 char *cc_fs_join(cc_arena *a, const char *root, const char *req_path)
 {
     if (!root || !root[0])
         root = ".";
-    /* cleaning "/"+path can never climb above "/", so the result is always local */
-    const char *rel = cc_fs_clean(a, cc_arena_printf(a, "/%s", req_path)) + 1;
-    char *out =
-        rel[0] ? cc_fs_clean(a, cc_arena_printf(a, "%s/%s", root, rel)) : cc_fs_clean(a, root);
     size_t rl = strlen(req_path);
+    /* cleaning "/"+path can never climb above "/", so the result is always local */
+    const char *rel = cc_fs_clean(a, concat3(a, "", 0, '/', req_path, rl)) + 1;
+    char *out = rel[0] ? cc_fs_clean(a, concat3(a, root, strlen(root), '/', rel, strlen(rel)))
+                       : cc_fs_clean(a, root);
     if (rl > 1 && req_path[rl - 1] == '/')
-        out = cc_arena_printf(a, "%s/", out);
+        out = concat3(a, out, strlen(out), '/', "", 0);
     return out;
 }

@@ -57,7 +57,7 @@ typedef struct cc_route {
     size_t nsets;
     cc_handler **handlers;
     size_t nhandlers;
-    int group;          /* -1 = none; else index into the route list's group names */
+    int group; /* -1 = none; else index into the route list's group names */
     bool terminal;
 } cc_route;
 
@@ -70,11 +70,11 @@ typedef struct cc_routes {
 /* What provision gets: the config arena, where errors go, and hooks for handlers that
  * nest routes (subroute) or need server-wide facts. */
 struct cc_prov {
-    cc_arena *a;       /* lives as long as the loaded config */
+    cc_arena *a; /* lives as long as the loaded config */
     cc_err *err;
-    const cc_cfg *root;/* the whole config (for invoke / named routes) */
-    void *app;         /* caddy-c/app.c state, opaque to handlers */
-    cc_handler **all;  /* every provisioned handler, for cleanup */
+    const cc_cfg *root; /* the whole config (for invoke / named routes) */
+    void *app;          /* caddy-c/app.c state, opaque to handlers */
+    cc_handler **all;   /* every provisioned handler, for cleanup */
     size_t nall, capall;
     struct cc_storage *storage; /* the config's storage (core/storage.h); NULL when the
                                  * runtime was loaded without one (validate, tests) */
@@ -92,11 +92,11 @@ void cc_prov_cleanup(cc_prov *ctx);
  * runner; handlers only pass it to cc_next_run. */
 struct cc_next {
     const cc_routes *routes;
-    size_t route;      /* index of the current route */
-    size_t handler;    /* next handler within it */
+    size_t route;               /* index of the current route */
+    size_t handler;             /* next handler within it */
     unsigned char *groups_done; /* per route-list group flags (arena) */
-    cc_next *outer;    /* chain to continue when this list is exhausted (NULL: end) */
-    bool terminal;     /* current route is terminal: do not continue past it */
+    cc_next *outer;             /* chain to continue when this list is exhausted (NULL: end) */
+    bool terminal;              /* current route is terminal: do not continue past it */
 };
 
 /** Runs routes against r, continuing with outer when they fall through (outer may be

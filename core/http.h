@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "cfg.h"
 #include "err.h"
+#include "ipnet.h"
 
 /* ---- headers: ordered, duplicates kept, names compared case-insensitively ---- */
 
@@ -73,12 +74,16 @@ cc_body *cc_body_fd(cc_arena *a, int fd, int64_t off, int64_t len);
 /* ---- connection and request ---- */
 
 typedef struct cc_conn {
-    const char *remote_ip;   /* textual, IPv6 without brackets */
+    const char *remote_ip; /* textual, IPv6 without brackets */
     int remote_port;
     const char *local_ip;
     int local_port;
-    bool tls;                /* false until the TLS front exists */
+    bool tls; /* false until the TLS front exists */
     const char *tls_server_name, *tls_version, *tls_cipher, *tls_proto;
+    /* remote_ip parsed once per connection by the engine, so requests need not parse it
+     * again; remote_addr_ok false = not parsed (parse remote_ip when needed) */
+    bool remote_addr_ok;
+    cc_ip remote_addr;
 } cc_conn;
 
 /* Request variables ({http.vars.*}, root, client_ip, regexp captures ...): a small
@@ -115,11 +120,11 @@ typedef struct cc_resp_filter {
 } cc_resp_filter;
 
 typedef struct cc_resp {
-    int status;          /* 0 until a handler answers; the server turns 0 into 200 */
+    int status; /* 0 until a handler answers; the server turns 0 into 200 */
     cc_headers headers;
-    cc_body *body;       /* NULL = empty body */
-    bool close;          /* close the connection after this response (respond close) */
-    bool abort;          /* drop the connection without any response (abort) */
+    cc_body *body; /* NULL = empty body */
+    bool close;    /* close the connection after this response (respond close) */
+    bool abort;    /* drop the connection without any response (abort) */
     cc_resp_filter *filters;
 } cc_resp;
 
@@ -138,28 +143,28 @@ struct cc_req {
     const char *path;
     const char *raw_path;
     const char *query;
-    const char *proto;   /* "HTTP/1.1" */
+    const char *proto; /* "HTTP/1.1" */
     int proto_major, proto_minor;
-    const char *scheme;  /* "http" or "https" */
-    const char *host;    /* Host without port, lower-cased; "" when absent */
-    const char *port;    /* port from Host, else the listener's */
-    const char *hostport;/* Host as received */
+    const char *scheme;   /* "http" or "https" */
+    const char *host;     /* Host without port, lower-cased; "" when absent */
+    const char *port;     /* port from Host, else the listener's */
+    const char *hostport; /* Host as received */
 
     /* Originals for {orig_*}: set once by the engine, never rewritten. */
     const char *orig_method, *orig_target, *orig_path, *orig_query;
 
     cc_headers headers;
-    cc_body *body;           /* request body (already received), or NULL */
-    int64_t content_length;  /* -1 when unknown */
+    cc_body *body;          /* request body (already received), or NULL */
+    int64_t content_length; /* -1 when unknown */
 
     cc_vars vars;
     cc_http_err err;
     cc_resp resp;
 
-    struct timespec start;   /* CLOCK_REALTIME at arrival */
-    uint64_t start_mono_ns;  /* CLOCK_MONOTONIC at arrival, for durations */
-    const char *uuid;        /* lazily made by {uuid} */
-    void *engine;            /* engine-private */
+    struct timespec start;  /* CLOCK_REALTIME at arrival */
+    uint64_t start_mono_ns; /* CLOCK_MONOTONIC at arrival, for durations */
+    const char *uuid;       /* lazily made by {uuid} */
+    void *engine;           /* engine-private */
 
     /* Asynchronous completion (core/async.h). pending is set while a handler that
      * returned CC_ASYNC has not finished; the engine waits (without blocking its worker)

@@ -9,9 +9,9 @@
 
 #include <stddef.h>
 
-struct cc_helper;  /* caddyfile/helper.h */
-struct cc_cfvals;  /* caddyfile/helper.h */
-struct cc_cfg;     /* core/cfg.h */
+struct cc_helper; /* caddyfile/helper.h */
+struct cc_cfvals; /* caddyfile/helper.h */
+struct cc_cfg;    /* core/cfg.h */
 
 #define CC_MODULE_ABI 1
 

@@ -9,7 +9,7 @@
 #include "urlenc.h"
 
 /* Go's path.Clean. */
-static char *go_clean(cc_arena *a, const char *p)
+char *cc_path_go_clean(cc_arena *a, const char *p)
 {
     size_t n = strlen(p);
     if (n == 0)
@@ -55,7 +55,7 @@ static char *go_clean(cc_arena *a, const char *p)
 
 static char *clean_keep_trailing(cc_arena *a, const char *p)
 {
-    char *c = go_clean(a, p);
+    char *c = cc_path_go_clean(a, p);
     size_t n = strlen(p), cn = strlen(c);
     if (strcmp(c, "/") != 0 && n > 0 && p[n - 1] == '/') {
         char *x = cc_arena_alloc(a, cn + 2);

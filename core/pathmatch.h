@@ -12,6 +12,9 @@
 /** Caddy's CleanPath: path.Clean keeping a trailing slash; with merge_slashes false,
  * empty segments ("//") survive. */
 char *cc_path_clean(cc_arena *a, const char *p, bool merge_slashes);
+/** Go's path.Clean exactly (lexical: "//" merged, "." and ".." resolved, "" -> "."),
+ * arena-owned. The one implementation the parser, matchers and handlers share. */
+char *cc_path_go_clean(cc_arena *a, const char *p);
 /** Go's path.Match (a malformed pattern matches nothing). */
 bool cc_path_glob(const char *pattern, const char *name);
 /** Caddy's matchPatternWithEscapeSequence: pattern (lower-cased) holds %XX or %*;

@@ -362,7 +362,9 @@ static void set_client_ip(const server_priv *sp, cc_req *r)
 {
     const char *peer_txt = r->conn && r->conn->remote_ip ? r->conn->remote_ip : "";
     cc_ip peer;
-    if (!cc_ip_parse(peer_txt, &peer)) {
+    if (r->conn && r->conn->remote_addr_ok)
+        peer = r->conn->remote_addr;
+    else if (!cc_ip_parse(peer_txt, &peer)) {
         cc_vars_set(r->arena, &r->vars, "client_ip", "");
         return;
     }
@@ -579,7 +581,8 @@ static void server_continue(const cc_server *s, cc_req *r, int rc)
         server_finish(r);
         return;
     }
-    cc_log(CC_LOG_ERROR, "http.log.error", NULL, "error handling handler error: %s (first error: %s)",
+    cc_log(CC_LOG_ERROR, "http.log.error", NULL,
+           "error handling handler error: %s (first error: %s)",
            r->err.message ? r->err.message : "", first->message ? first->message : "");
     body_release(r->resp.body);
     r->resp.body = NULL;

@@ -28,19 +28,19 @@ typedef struct cc_server {
     cc_listen_addr *listen;
     size_t nlisten;
     cc_routes routes;
-    cc_routes errors;           /* handle_errors routes; n == 0 when none */
-    bool tls;                   /* listens for TLS (HTTPS sites): needs the TLS front */
+    cc_routes errors; /* handle_errors routes; n == 0 when none */
+    bool tls;         /* listens for TLS (HTTPS sites): needs the TLS front */
     /* Limits (0 = engine default). Durations in ns. */
     int64_t read_header_timeout, read_body_timeout, write_timeout, idle_timeout;
     int64_t max_header_bytes;
-    const cc_cfg *logs;         /* the server's "logs" object, NULL = no access log */
-    const cc_cfg *json;         /* the whole server object */
-    const void *priv;           /* core-private state (trusted proxies); NULL is fine */
+    const cc_cfg *logs; /* the server's "logs" object, NULL = no access log */
+    const cc_cfg *json; /* the whole server object */
+    const void *priv;   /* core-private state (trusted proxies); NULL is fine */
 } cc_server;
 
 typedef struct cc_runtime {
-    cc_arena *arena;        /* owns config, servers and handlers */
-    cc_cfg *config;         /* the JSON tree this was built from */
+    cc_arena *arena; /* owns config, servers and handlers */
+    cc_cfg *config;  /* the JSON tree this was built from */
     cc_server *servers;
     size_t nservers;
     cc_prov prov;

@@ -255,6 +255,8 @@ static void free_engine(cc_engine *e)
         if (e->w[i].evfd >= 0)
             close(e->w[i].evfd);
         pthread_mutex_destroy(&e->w[i].post_mu);
+        while (e->w[i].nspare > 0)
+            cc_arena_free(e->w[i].spare[--e->w[i].nspare]);
         if (e->plans[i]) {
             free(e->plans[i]->v);
             free(e->plans[i]);

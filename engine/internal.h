@@ -20,8 +20,13 @@
 /* Request bodies are received whole before handlers run; beyond this the engine answers
  * 413 (request_body's max_size, when smaller, is enforced by that handler). */
 #define ENG_BODY_CAP ((int64_t)16 << 20)
-/* MHD's per-connection pool bounds the request head (431/414 beyond it, P12). */
-#define ENG_POOL_DEFAULT ((size_t)32 << 10)
+/* MHD's per-connection pool bounds the request head (431/414 beyond it, P12). MHD zeroes
+ * the whole pool on every keep-alive request, so it is kept small unless max_header_size
+ * asks for more (eng_pool_for): 16 KiB admits heads of about 15 KB. */
+#define ENG_POOL_DEFAULT ((size_t)16 << 10)
+/* Request arenas a worker keeps for reuse (more are freed): enough for the requests that
+ * finish in one event-loop turn on a busy worker. */
+#define ENG_SPARE_ARENAS 16
 #define ENG_HDR_TIMEOUT_DEFAULT ((int64_t)60 * 1000000000)   /* Caddy's read_header 1m */
 #define ENG_IDLE_TIMEOUT_DEFAULT ((int64_t)300 * 1000000000) /* Caddy's idle 5m */
 
@@ -106,8 +111,11 @@ typedef struct eng_worker {
     atomic_uint gen_ack;
     bool stopping;
     uint64_t force_at;
-    pthread_mutex_t post_mu;   /* guards posts: written by pool threads */
+    pthread_mutex_t post_mu; /* guards posts: written by pool threads */
     eng_post *posts, *posts_tail;
+    /* reset request arenas kept for reuse, so a request costs no malloc for its arena */
+    cc_arena *spare[ENG_SPARE_ARENAS];
+    int nspare;
 } eng_worker;
 
 /* The main thread's record of an open listener address. */

@@ -22,8 +22,8 @@ size_t eng_pool_for(const cc_server *s)
     if (!s || s->max_header_bytes <= 0)
         return ENG_POOL_DEFAULT;
     int64_t p = s->max_header_bytes + (16 << 10);
-    if (p < (32 << 10))
-        p = 32 << 10;
+    if (p < (int64_t)ENG_POOL_DEFAULT)
+        p = (int64_t)ENG_POOL_DEFAULT;
     if (p > (4 << 20) + (16 << 10))
         p = (4 << 20) + (16 << 10);
     return (size_t)p;

@@ -107,6 +107,7 @@ static void conn_started(eng_wl *wl, struct MHD_Connection *mc, void **socket_co
     if (c->fd >= 0 && getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
         sockaddr_text((struct sockaddr *)&ss, c->lip, sizeof(c->lip), &c->info.local_port);
     c->info.remote_ip = c->rip;
+    c->info.remote_addr_ok = cc_ip_parse(c->rip, &c->info.remote_addr);
     c->info.local_ip = c->lip;
     if (wl->idle_to) {
         uint64_t secs = ((uint64_t)wl->idle_to + 999999999u) / 1000000000u;
@@ -164,7 +165,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     eng_wl *wl = cls;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    cc_arena *a = cc_arena_new(0);
+    eng_worker *w = wl->w;
+    cc_arena *a = w->nspare ? w->spare[--w->nspare] : cc_arena_new(0);
     eng_req *q = cc_arena_alloc(a, sizeof(*q));
     q->arena = a;
     q->wl = wl;
@@ -283,10 +285,19 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     eng_req_free(q);
 }
 
+/* Runs on the request's worker thread, or on the main thread once the workers are
+ * joined (cc_engine_stop), which then frees the spares. */
 void eng_req_free(eng_req *q)
 {
+    eng_worker *w = q->w;
+    cc_arena *a = q->arena;
     cc_runtime_unref(q->rt);
-    cc_arena_free(q->arena);
+    if (w && w->nspare < ENG_SPARE_ARENAS) {
+        cc_arena_reset(a); /* runs the request's deferred cleanups, as free would */
+        w->spare[w->nspare++] = a;
+    } else {
+        cc_arena_free(a);
+    }
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)

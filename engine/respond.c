@@ -72,14 +72,16 @@ static ssize_t no_reader(void *cls, uint64_t pos, char *buf, size_t max)
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-static bool valid_name(const char *s)
+/* The length of a valid header name, 0 for an invalid one. */
+static size_t valid_name(const char *s)
 {
-    if (!s || !*s)
-        return false;
-    for (; *s; s++)
-        if (!cc_framing_is_tchar((unsigned char)*s))
-            return false;
-    return true;
+    if (!s)
+        return 0;
+    const char *p = s;
+    for (; *p; p++)
+        if (!cc_framing_is_tchar((unsigned char)*p))
+            return 0;
+    return (size_t)(p - s);
 }
 
 static bool has_close_token(const char *v)
@@ -183,7 +185,8 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
     bool close = r->resp.close || (q->c && q->c->closing);
     for (size_t i = 0; i < r->resp.headers.n; i++) {
         const cc_header *h = &r->resp.headers.v[i];
-        if (!valid_name(h->name)) {
+        size_t nl = valid_name(h->name);
+        if (!nl) {
             cc_log(CC_LOG_WARN, "http.engine", NULL, "dropping response header with invalid name");
             continue;
         }
@@ -193,10 +196,10 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
                    "dropping response header %s: its value contains CR or LF", h->name);
             continue;
         }
-        if (strcasecmp(h->name, "Content-Length") == 0 ||
-            strcasecmp(h->name, "Transfer-Encoding") == 0)
+        if ((nl == 14 && strcasecmp(h->name, "Content-Length") == 0) ||
+            (nl == 17 && strcasecmp(h->name, "Transfer-Encoding") == 0))
             continue; /* MHD frames the body itself */
-        if (strcasecmp(h->name, "Connection") == 0) {
+        if (nl == 10 && strcasecmp(h->name, "Connection") == 0) {
             close |= has_close_token(v);
             continue;
         }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/pathmatch.h"
 #include "../core/urlenc.h"
 
 static const char hexd[] = "0123456789ABCDEF";
@@ -101,45 +102,7 @@ const char *cc_gourl_escaped_path(cc_arena *a, const char *path, const char *raw
 
 char *cc_gourl_clean(cc_arena *a, const char *path)
 {
-    size_t n = strlen(path);
-    if (n == 0)
-        return cc_arena_strdup(a, ".");
-    char *out = cc_arena_alloc(a, n + 3);
-    bool rooted = path[0] == '/';
-    size_t r = 0, w = 0, dotdot = 0;
-    if (rooted) {
-        out[w++] = '/';
-        r = dotdot = 1;
-    }
-    while (r < n) {
-        if (path[r] == '/') {
-            r++;
-        } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-            r++;
-        } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-            r += 2;
-            if (w > dotdot) {
-                w--;
-                while (w > dotdot && out[w] != '/')
-                    w--;
-            } else if (!rooted) {
-                if (w > 0)
-                    out[w++] = '/';
-                out[w++] = '.';
-                out[w++] = '.';
-                dotdot = w;
-            }
-        } else {
-            if ((rooted && w != 1) || (!rooted && w != 0))
-                out[w++] = '/';
-            for (; r < n && path[r] != '/'; r++)
-                out[w++] = path[r];
-        }
-    }
-    if (w == 0)
-        return cc_arena_strdup(a, ".");
-    out[w] = '\0';
-    return out;
+    return cc_path_go_clean(a, path);
 }
 
 /* Caddy's cleanPath: path.Clean but a trailing slash survives */

@@ -224,7 +224,9 @@ static limiter *find(const cc_rl_zone *z, const shard *s, uint64_t h, const char
 
 static limiter *insert(cc_rl_zone *z, shard *s, uint64_t h, const char *key, size_t len)
 {
-    if (s->n >= s->nb * 2)
+    /* keep chains short (load factor 1/2): each limiter is a separate block holding
+     * max_events timestamps, so every step along a chain is a cache miss */
+    if (s->n * 2 >= s->nb)
         grow(s);
     if (!s->nb || len > UINT32_MAX)
         return NULL;

@@ -24,7 +24,7 @@ static int t_pass, t_fail;
 #define T_STR(got, want)                                                                           \
     do {                                                                                           \
         const char *g_ = (got), *w_ = (want);                                                      \
-        T_OK(g_ && w_ && strcmp(g_, w_) == 0, "%s: got \"%s\", want \"%s\"", #got,                 \
+        T_OK(g_ &&w_ &&strcmp(g_, w_) == 0, "%s: got \"%s\", want \"%s\"", #got,                   \
              g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                              \
     } while (0)
 
@@ -38,7 +38,7 @@ static int t_pass, t_fail;
 #define T_HAS(got, want)                                                                           \
     do {                                                                                           \
         const char *g_ = (got), *w_ = (want);                                                      \
-        T_OK(g_ && w_ && strstr(g_, w_), "%s: \"%s\" does not contain \"%s\"", #got,               \
+        T_OK(g_ &&w_ &&strstr(g_, w_), "%s: \"%s\" does not contain \"%s\"", #got,                 \
              g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                              \
     } while (0)
 
