@@ -79,7 +79,7 @@ fuzz-build: $(FUZZ_BIN)
 $(FUZZ_BIN): tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lcrypt -lpthread -lm -lz -lzstd -lbrotlienc
+	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lcurl -lcrypt -lpthread -lm -lz -lzstd -lbrotlienc
 
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_BIN) $${FUZZ_SECONDS:-60}
