@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/arena.h"
+#include "utf8.h"
 
 #define RUNE_ERROR 0xFFFDu
 #define MAX_NESTING 10 /* Caddy caps indentation so absurd inputs stay bounded */
@@ -65,76 +66,18 @@ typedef struct {
     bool prev_import; /* previous line was a top-level import */
 } fmt_state;
 
-/* Go's unicode.IsSpace. */
 static bool is_space(uint32_t r)
 {
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-        return true;
-    default:
-        return r >= 0x2000 && r <= 0x200A;
-    }
+    return r <= INT32_MAX && cc_cf_is_space((int32_t)r);
 }
 
-/* Decodes one rune the way Go's utf8.DecodeRune does: any invalid or overlong sequence
- * yields U+FFFD and consumes one byte. */
+/* Go's utf8.DecodeRune: an invalid sequence is U+FFFD and consumes one byte. */
 static size_t decode(const unsigned char *s, size_t n, uint32_t *r)
 {
-    unsigned b0 = s[0];
-    if (b0 < 0x80) {
-        *r = b0;
-        return 1;
-    }
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    uint32_t v;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 1;
-        v = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        need = 2;
-        v = b0 & 0x0F;
-        if (b0 == 0xE0)
-            lo = 0xA0;
-        else if (b0 == 0xED)
-            hi = 0x9F; /* surrogates are not runes */
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        need = 3;
-        v = b0 & 0x07;
-        if (b0 == 0xF0)
-            lo = 0x90;
-        else if (b0 == 0xF4)
-            hi = 0x8F;
-    } else {
-        *r = RUNE_ERROR;
-        return 1;
-    }
-    if (n < need + 1 || s[1] < lo || s[1] > hi) {
-        *r = RUNE_ERROR;
-        return 1;
-    }
-    for (size_t i = 1; i <= need; i++) {
-        if (i > 1 && (s[i] < 0x80 || s[i] > 0xBF)) {
-            *r = RUNE_ERROR;
-            return 1;
-        }
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    *r = v;
-    return need + 1;
+    size_t w;
+    int32_t v = cc_cf_utf8_decode(s, n, &w);
+    *r = v < 0 ? RUNE_ERROR : (uint32_t)v;
+    return w;
 }
 
 static size_t encode(uint32_t r, char *b)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 /* Growable byte buffer in the arena (old blocks stay in the arena until it is freed). */
 typedef struct buf {
     cc_arena *a;
@@ -114,74 +116,6 @@ typedef struct lexer {
     buf val;     /* text of the token being read */
     cc_err *err;
 } lexer;
-
-/* Decodes one rune at s[0..n) like Go's utf8.DecodeRune: invalid or truncated sequences
- * yield -1 with width 1 (Go's RuneError), which the token text stores as U+FFFD, as
- * Caddy's rune-based reader does. */
-static int32_t decode_rune(const unsigned char *s, size_t n, size_t *width)
-{
-    unsigned c = s[0];
-    *width = 1;
-    if (c < 0x80)
-        return (int32_t)c;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    int32_t r;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        r = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        r = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        r = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return -1;
-    }
-    if (n < need || s[1] < lo || s[1] > hi)
-        return -1;
-    r = (r << 6) | (s[1] & 0x3F);
-    for (size_t i = 2; i < need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return -1;
-        r = (r << 6) | (s[i] & 0x3F);
-    }
-    *width = need;
-    return r;
-}
-
-/* Go's unicode.IsSpace. */
-static bool is_space(int32_t r)
-{
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-        return true;
-    default:
-        return r >= 0x2000 && r <= 0x200A;
-    }
-}
 
 /* Appends the rune just read (raw bytes at p, width w; r < 0 means invalid). */
 static void put_rune(buf *b, int32_t r, const unsigned char *p, size_t w)
@@ -293,7 +227,7 @@ static int lex_next(lexer *l, cc_token *tok)
         }
         const unsigned char *p = l->s + l->pos;
         size_t w;
-        int32_t ch = decode_rune(p, l->n - l->pos, &w);
+        int32_t ch = cc_cf_utf8_decode(p, l->n - l->pos, &w);
         l->pos += w;
 
         /* An unquoted token starting with "<<" becomes a heredoc if it reaches the end of
@@ -381,7 +315,7 @@ static int lex_next(lexer *l, cc_token *tok)
             continue;
         }
 
-        if (ch >= 0 && is_space(ch)) {
+        if (ch >= 0 && cc_cf_is_space(ch)) {
             if (ch == '\r')
                 continue;
             if (ch == '\n') {

@@ -21,25 +21,9 @@ static cc_cfg *parse_error(cc_helper *h)
     cc_disp *d = h->d;
     cc_arena *a = h->a;
     cc_disp_next(d);
-    size_t n;
-    const char **args = cc_disp_remaining_args(d, &n);
-    const char *status = "", *msg = "";
-    int64_t num;
-    switch (n) {
-    case 1:
-        if (strlen(args[0]) == 3 && cc_go_atoi(args[0], &num) && num > 0)
-            status = args[0];
-        else
-            msg = args[0];
-        break;
-    case 2:
-        msg = args[0];
-        status = args[1];
-        break;
-    default:
-        cc_disp_arg_err(d);
+    const char *status, *msg;
+    if (cc_go_text_status_args(d, &msg, &status) != CC_OK)
         return NULL;
-    }
 
     for (int nest = cc_disp_nesting(d); cc_disp_next_block(d, nest);) {
         const char *sub = cc_disp_val(d);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "goconv.h"
+
 bool cc_go_atoi(const char *s, int64_t *out)
 {
     const char *p = s;
@@ -225,4 +227,26 @@ cc_cfg *cc_go_weak_string(cc_arena *a, const char *s)
     if (cc_go_atoi(s, &i))
         return cc_cfg_int(a, i);
     return cc_cfg_str(a, s);
+}
+
+int cc_go_text_status_args(cc_disp *d, const char **text, const char **status)
+{
+    size_t n;
+    const char **args = cc_disp_remaining_args(d, &n);
+    int64_t num;
+    *text = *status = "";
+    switch (n) {
+    case 1:
+        if (strlen(args[0]) == 3 && cc_go_atoi(args[0], &num) && num > 0)
+            *status = args[0];
+        else
+            *text = args[0];
+        return CC_OK;
+    case 2:
+        *text = args[0];
+        *status = args[1];
+        return CC_OK;
+    default:
+        return cc_disp_arg_err(d);
+    }
 }

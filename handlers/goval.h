@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../caddyfile/dispenser.h"
 #include "../caddyfile/token.h"
 #include "../core/cfg.h"
 
@@ -27,5 +28,10 @@ cc_cfg *cc_go_scalar(cc_arena *a, const cc_token *t);
 /** A caddyhttp.WeakString marshalled as Caddy does: "true"/"false" as booleans, text
  * that Atoi accepts as an integer, anything else (e.g. a placeholder) as a string. */
 cc_cfg *cc_go_weak_string(cc_arena *a, const char *s);
+
+/** The "[<text>] [<status>]" arguments of respond and error (Caddy's shared rule): one
+ * argument that is a positive 3-digit number is the status, otherwise the text; two are
+ * text then status. Unset parts are "". CC_ERR (argument error set on d) for 0 or > 2. */
+int cc_go_text_status_args(cc_disp *d, const char **text, const char **status);
 
 #endif

@@ -24,25 +24,9 @@ static cc_cfg *parse_respond(cc_helper *h)
     cc_disp *d = h->d;
     cc_arena *a = h->a;
     cc_disp_next(d);
-    size_t n;
-    const char **args = cc_disp_remaining_args(d, &n);
-    const char *status = "", *body = "";
-    int64_t num;
-    switch (n) {
-    case 1:
-        if (strlen(args[0]) == 3 && cc_go_atoi(args[0], &num) && num > 0)
-            status = args[0];
-        else
-            body = args[0];
-        break;
-    case 2:
-        body = args[0];
-        status = args[1];
-        break;
-    default:
-        cc_disp_arg_err(d);
+    const char *status, *body;
+    if (cc_go_text_status_args(d, &body, &status) != CC_OK)
         return NULL;
-    }
 
     bool close = false;
     for (int nest = cc_disp_nesting(d); cc_disp_next_block(d, nest);) {
