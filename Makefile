@@ -10,7 +10,7 @@ SAN     ?=
 CFLAGS  ?=
 WARN     = -Wall -Wextra -Wshadow -Werror
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN) -MMD -MP -I. $(CFLAGS)
-LIBS     = -ljansson -lm -lcrypt -lmicrohttpd -lpthread -lcurl -lsqlite3 -lz -lzstd -lbrotlienc
+LIBS     = -ljansson -lm -lcrypt -lmicrohttpd -lpthread -lcurl -lsqlite3 -lz -lzstd -lbrotlienc -lwolfssl
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
 LIB_SRCS  := $(wildcard core/*.c caddyfile/*.c handlers/*.c)
@@ -18,7 +18,8 @@ MAIN_SRCS := $(wildcard caddy-c/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/*.c)) \
-             $(patsubst %.c,$(BUILD)/%.o,$(wildcard storage/*.c))
+             $(patsubst %.c,$(BUILD)/%.o,$(wildcard storage/*.c)) \
+             $(patsubst %.c,$(BUILD)/%.o,$(wildcard certmagic/*.c))
 MAIN_OBJS := $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -58,7 +59,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory all unit-bins
 	@BUILD=$(BUILD) BIN=$(BIN) FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/run.sh
 
-unit-bins: $(TEST_BINS)
+# helper programs that integration tests drive (tests/unit/<name>.c, not run by run.sh)
+unit-bins: $(TEST_BINS) $(BUILD)/tests/acme_probe
 
 # Sanitizer build and run of the whole suite (separate object dir; fuzzing is already
 # sanitized, so it is not repeated here). Reports of every process, including servers
@@ -100,6 +102,10 @@ check:
 	@! grep -rln --include='*.[ch]' --exclude-dir=build --exclude-dir=build-asan \
 	    '#include <sqlite3.h>' . | grep -vx './storage/sqlite.c' || \
 	    { echo "include rule: <sqlite3.h> only in storage/sqlite.c"; exit 1; }
+	@! grep -rn '#include "../certmagic/' --include='*.[ch]' engine | grep -v 'certmagic/certmagic.h"' || \
+	    { echo "include rule: engine/ sees certmagic only through certmagic.h (lookups)"; exit 1; }
+	@! grep -rnE '#include "../(engine|caddy-c)/' --include='*.[ch]' core caddyfile handlers certmagic storage || \
+	    { echo "include rule: only caddy-c/ includes engine/ and caddy-c/"; exit 1; }
 	@echo "include rules ok"
 
 fmt:

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../certmagic/certmagic.h"
 #include "../core/storage.h"
 #include "../storage/default.h"
 
@@ -83,6 +84,7 @@ void cc_app_free(cc_app *app)
         cc_admin_stop(app->admin);
     if (app->engine)
         cc_engine_stop(app->engine, app->rt ? app->rt->grace_period : 0);
+    cc_certmagic_stop();
     cc_runtime_unref(app->rt);
     for (size_t i = 0; i < app->nold_storages; i++)
         app->old_storages[i]->ops->close(app->old_storages[i]);
@@ -127,55 +129,14 @@ void cc_app_set_source(cc_app *app, const char *file, const char *adapter)
     pthread_mutex_unlock(&app->lock);
 }
 
-/* The site names of a server (host matchers of its top-level routes), for messages. */
-static void site_names(const cc_server *s, char *buf, size_t n)
+/* A load failed after the manager took its plan: give it the running config's back. */
+static void app_certmagic_restore(cc_app *app)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    const cc_cfg *routes = cc_cfg_get(s->json, "routes");
-    for (size_t i = 0; i < cc_cfg_len(routes); i++) {
-        const cc_cfg *match = cc_cfg_get(cc_cfg_idx(routes, i), "match");
-        for (size_t j = 0; j < cc_cfg_len(match); j++) {
-            const cc_cfg *hosts = cc_cfg_get(cc_cfg_idx(match, j), "host");
-            for (size_t k = 0; k < cc_cfg_len(hosts); k++) {
-                const cc_cfg *h = cc_cfg_idx(hosts, k);
-                if (!h || h->type != CC_CFG_STR || used + 1 >= n)
-                    continue;
-                int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", h->s.p);
-                used = w < 0 ? n : used + (size_t)w;
-                if (used >= n)
-                    used = n - 1;
-            }
-        }
-    }
-}
-
-/* HTTPS needs the TLS front of a later release: refuse such servers with a message
- * that names the sites and the way to serve them over HTTP now. */
-static int refuse_tls(const cc_runtime *rt, cc_err *err)
-{
-    for (size_t i = 0; i < rt->nservers; i++) {
-        const cc_server *s = &rt->servers[i];
-        if (!s->tls)
-            continue;
-        char sites[512];
-        site_names(s, sites, sizeof(sites));
-        const char *listen = s->nlisten ? s->listen[0].text : "";
-        bool many = strchr(sites, ',') != NULL;
-        if (*sites)
-            return cc_err_set(err,
-                              "server %s: site%s %s need%s HTTPS (listener %s), which this build "
-                              "of caddy-c cannot serve yet (TLS is not built in); to serve %s over "
-                              "plain HTTP, write the site address as http://<host>",
-                              s->name, many ? "s" : "", sites, many ? "" : "s", listen,
-                              many ? "them" : "it");
-        return cc_err_set(err,
-                          "server %s: listener %s needs HTTPS, which this build of caddy-c "
-                          "cannot serve yet (TLS is not built in); use an http:// site address "
-                          "or a plain HTTP port",
-                          s->name, listen);
-    }
-    return CC_OK;
+    cc_err e = {0};
+    if (!app->plan)
+        cc_certmagic_stop();
+    else if (cc_certmagic_start(app->plan, app->plan_storage, &e) != CC_OK)
+        app_log(CC_LOG_ERROR, "tls", "restoring certificate management", "error", e.msg, NULL);
 }
 
 static void log_servers(const cc_runtime *rt)
@@ -232,24 +193,45 @@ int app_load_locked(cc_app *app, cc_arena *a, cc_cfg *cfg, bool force, cc_err *e
         return cc_err_set(err, "loading new config: starting caddy-c administration endpoint: %s",
                           e.msg);
     }
-    cc_runtime *rt = cc_runtime_load_with(a, cfg, app_storage_for(app, cfg), &e);
-    if (!rt || refuse_tls(rt, &e) != CC_OK) {
+    /* Automatic HTTPS rewrites a private copy: the config as given stays what the admin
+     * API shows and what the next load is compared with, as in Caddy. */
+    cc_cfg *run_cfg = cc_cfg_clone(a, cfg);
+    const cc_autohttps *plan = cc_autohttps_apply(a, run_cfg, &e);
+    if (!plan) {
+        abort_admin(app, next);
+        cc_arena_free(a);
+        return cc_err_set(err, "loading new config: %s", e.msg);
+    }
+    struct cc_storage *storage = app_storage_for(app, cfg);
+    cc_runtime *rt = cc_runtime_load_with(a, run_cfg, storage, &e);
+    if (!rt) {
+        abort_admin(app, next);
+        return cc_err_set(err, "loading new config: %s", e.msg);
+    }
+    rt->config = cfg;
+    /* certificates already in storage are in the cache before the listeners open */
+    if (cc_certmagic_start(plan, storage, &e) != CC_OK) {
         abort_admin(app, next);
         cc_runtime_unref(rt);
-        return cc_err_set(err, "loading new config: %s", e.msg);
+        app_certmagic_restore(app);
+        return cc_err_set(err, "loading new config: tls app module: start: %s", e.msg);
     }
     if (!app->engine) {
         app->engine = cc_engine_start(rt, &app->opts, &e);
         if (!app->engine) {
             abort_admin(app, next);
             cc_runtime_unref(rt);
+            app_certmagic_restore(app);
             return cc_err_set(err, "loading new config: http app module: start: %s", e.msg);
         }
     } else if (cc_engine_swap(app->engine, rt, &e) != CC_OK) {
         abort_admin(app, next);
         cc_runtime_unref(rt);
+        app_certmagic_restore(app);
         return cc_err_set(err, "loading new config: http app module: start: %s", e.msg);
     }
+    app->plan = plan;
+    app->plan_storage = storage;
 
     cc_admin_commit(app->admin, next);
     if (app->admin && next != app->admin)

@@ -37,6 +37,10 @@ struct cc_app {
     char *storage_key; /* JSON of the config's "storage" object ("" = default) */
     struct cc_storage **old_storages;
     size_t nold_storages;
+    /* The running config's automatic HTTPS plan (owned by rt's arena), given back to the
+     * certificate manager when a later load fails after handing it a new one. */
+    const struct cc_autohttps *plan;
+    struct cc_storage *plan_storage;
 };
 
 /* Loads with app->lock held. */

@@ -17,6 +17,7 @@
 
 #include "../caddyfile/adapter.h"
 #include "../caddyfile/format.h"
+#include "../certmagic/certmagic.h"
 #include "../core/server.h"
 
 const cli_command *cli_command_find(const char *name)
@@ -560,7 +561,12 @@ int cli_validate_cfg(const cc_cfg *cfg, cc_err *err)
     /* Caddy's validate provisions every module without starting anything: do the same
      * with a throw-away runtime (it owns a private copy of the tree) */
     cc_arena *ra = cc_arena_new(0);
-    cc_runtime *rt = cc_runtime_load(ra, cc_cfg_clone(ra, cfg), err);
+    cc_cfg *run_cfg = cc_cfg_clone(ra, cfg);
+    if (!cc_autohttps_apply(ra, run_cfg, err)) {
+        cc_arena_free(ra);
+        return CC_ERR;
+    }
+    cc_runtime *rt = cc_runtime_load(ra, run_cfg, err);
     if (!rt)
         return CC_ERR;
     cc_runtime_unref(rt);

@@ -62,6 +62,8 @@ int cmd_run(const cli_command *self, int argc, char **argv);
 int cmd_reload(const cli_command *self, int argc, char **argv);
 int cmd_stop(const cli_command *self, int argc, char **argv);
 int cmd_file_server(const cli_command *self, int argc, char **argv);
+int cmd_trust(const cli_command *self, int argc, char **argv);
+int cmd_untrust(const cli_command *self, int argc, char **argv);
 /* Flag tables, defined next to the code that reads them. */
 #define CMD_ADAPT_NFLAGS 5
 #define CMD_VALIDATE_NFLAGS 3
@@ -77,6 +79,8 @@ extern const cli_flag cmd_run_flags[CMD_RUN_NFLAGS];
 extern const cli_flag cmd_reload_flags[CMD_RELOAD_NFLAGS];
 extern const cli_flag cmd_stop_flags[CMD_STOP_NFLAGS];
 extern const cli_flag cmd_file_server_flags[CMD_FILE_SERVER_NFLAGS];
+#define CMD_TRUST_NFLAGS 3
+extern const cli_flag cmd_trust_flags[CMD_TRUST_NFLAGS];
 
 /* Help output (cmd_help.c). */
 void cli_print_root_help(FILE *f);

@@ -45,10 +45,6 @@ static int file_server(cli_val *v, char **pos, int npos)
     (void)pos;
     (void)npos;
     const char *domain = v[F_DOMAIN].s ? v[F_DOMAIN].s : "";
-    if (*domain)
-        return cli_fail("--domain %s needs HTTPS, which this build of caddy-c cannot serve yet "
-                        "(TLS is not built in); serve the files over plain HTTP with --listen",
-                        domain);
     char *end;
     long limit = strtol(v[F_FILE_LIMIT].s, &end, 0);
     if (!*v[F_FILE_LIMIT].s || *end)
@@ -75,7 +71,8 @@ static int file_server(cli_val *v, char **pos, int npos)
     cc_cfg *servers = cc_cfg_child_obj(
         a, cc_cfg_child_obj(a, cc_cfg_child_obj(a, root, "apps"), "http"), "servers");
     cc_cfg *srv = cc_cfg_child_obj(a, servers, "static");
-    const char *listen = v[F_LISTEN].s && *v[F_LISTEN].s ? v[F_LISTEN].s : ":80";
+    /* with a domain, automatic HTTPS gets its certificate: listen on the HTTPS port */
+    const char *listen = v[F_LISTEN].s && *v[F_LISTEN].s ? v[F_LISTEN].s : *domain ? ":443" : ":80";
     cc_cfg_push_str(a, cc_cfg_child_arr(a, srv, "listen"), listen);
     cc_cfg_set_int(a, srv, "read_header_timeout", 10LL * 1000000000);
     cc_cfg_set_int(a, srv, "idle_timeout", 30LL * 1000000000);
@@ -83,6 +80,11 @@ static int file_server(cli_val *v, char **pos, int npos)
 
     cc_cfg *route = cc_cfg_obj(a);
     cc_cfg_push(a, cc_cfg_child_arr(a, srv, "routes"), route);
+    if (*domain) {
+        cc_cfg *set = cc_cfg_obj(a);
+        cc_cfg_push_str(a, cc_cfg_child_arr(a, set, "host"), domain);
+        cc_cfg_push(a, cc_cfg_child_arr(a, route, "match"), set);
+    }
     cc_cfg *handle = cc_cfg_child_arr(a, route, "handle");
     if (!v[F_NO_COMPRESS].b) {
         cc_cfg *enc = cc_cfg_obj(a);

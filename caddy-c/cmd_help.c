@@ -151,6 +151,40 @@ const cli_command cli_commands[] = {
         .run = cmd_stop,
     },
     {
+        .name = "trust",
+        .usage = "[--ca <id>] [--config <path> [--adapter <name>]]",
+        .short_desc = "Installs a CA certificate into local trust stores",
+        .long_desc = "Adds the root certificate of caddy-c's internal CA (the one that signs\n"
+                     "certificates for localhost, IP addresses, *.internal, *.local and sites\n"
+                     "with 'tls internal') to the system trust store, so that local clients\n"
+                     "accept those certificates. On Debian the root is written to\n"
+                     "/usr/local/share/ca-certificates/caddy-c-<ca>-root.crt and\n"
+                     "update-ca-certificates is run: this needs root (use sudo).\n"
+                     "\n"
+                     "The root is read from the storage of --config (by default the data\n"
+                     "directory); when the CA does not exist yet, it is created there first.\n"
+                     "--ca picks a CA of the pki app (default: local).\n"
+                     "\n"
+                     "$CADDYC_TRUST_DIR and $CADDYC_TRUST_UPDATE replace the directory and the\n"
+                     "update command (for tests and for other distributions).",
+        .flags = cmd_trust_flags,
+        .nflags = CMD_TRUST_NFLAGS,
+        .run = cmd_trust,
+    },
+    {
+        .name = "untrust",
+        .usage = "[--ca <id>]",
+        .short_desc = "Untrusts a locally-trusted CA certificate",
+        .long_desc = "Removes the root certificate of caddy-c's internal CA from the system trust\n"
+                     "store, undoing 'caddy-c trust': the file\n"
+                     "/usr/local/share/ca-certificates/caddy-c-<ca>-root.crt is deleted and\n"
+                     "update-ca-certificates is run (needs root). --ca picks the CA (default:\n"
+                     "local). $CADDYC_TRUST_DIR and $CADDYC_TRUST_UPDATE apply as for 'trust'.",
+        .flags = cmd_trust_flags,
+        .nflags = CMD_TRUST_NFLAGS,
+        .run = cmd_untrust,
+    },
+    {
         .name = "validate",
         .usage = "--config <path> [--adapter <name>] [--envfile <path>]",
         .short_desc = "Tests whether a configuration file is valid",

@@ -384,7 +384,8 @@ static int parse_tls(cc_helper *h, cc_cfvals *out)
     cc_cfg *file_loader = cc_cfg_arr(a), *folder_loader = cc_cfg_arr(a);
     cc_cfg *any_tag = cc_cfg_arr(a), *issuers = cc_cfg_arr(a), *managers = cc_cfg_arr(a);
     cc_cfg *acme = NULL, *internal = NULL, *client_auth = NULL;
-    const char *key_type = NULL;
+    const char *key_type = NULL, *key_type_file = NULL;
+    int key_type_line = 0;
     bool on_demand = false, reuse_keys = false, force_automate = false;
     double ratio = 0;
     char dns_opts[512] = "";
@@ -474,6 +475,8 @@ static int parse_tls(cc_helper *h, cc_cfvals *out)
             if (n != 1)
                 return cc_disp_arg_err(d);
             key_type = args[0];
+            key_type_file = cc_disp_file(d);
+            key_type_line = cc_disp_line(d);
         } else if (strcmp(sub, "eab") == 0) {
             const char **args = cc_disp_remaining_args(d, &n);
             if (n != 2)
@@ -617,7 +620,8 @@ static int parse_tls(cc_helper *h, cc_cfvals *out)
         cc_cfvals_add(h, out, "tls.cert_issuer", internal);
     }
     if (key_type)
-        cc_cfvals_add(h, out, "tls.key_type", cc_cfg_str(a, key_type));
+        cc_cfvals_add(h, out, "tls.key_type",
+                      cc_cfg_at(cc_cfg_str(a, key_type), key_type_file, key_type_line));
     if (on_demand)
         cc_cfvals_add(h, out, "tls.on_demand", cc_cfg_bool(a, true));
     for (size_t i = 0; i < cc_cfg_len(managers); i++)

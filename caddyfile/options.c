@@ -82,10 +82,11 @@ static int opt_string(cc_adapt *ad, cc_disp *d, const char *name)
     cc_disp_next(d);
     if (!cc_disp_next(d))
         return cc_disp_arg_err(d);
-    const char *v = cc_disp_val(d);
+    /* the value's position, for errors found later (key_type when provisioning) */
+    cc_cfg *v = cc_cfg_at(cc_cfg_str(ad->a, cc_disp_val(d)), cc_disp_file(d), cc_disp_line(d));
     if (cc_disp_next(d))
         return cc_disp_arg_err(d);
-    set_opt(ad, name, cc_cfg_str(ad->a, v));
+    set_opt(ad, name, v);
     return CC_OK;
 }
 

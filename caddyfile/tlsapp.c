@@ -136,6 +136,7 @@ typedef struct ap {
     cc_cfg *issuers_raw; /* encoded issuers or NULL */
     cc_cfg *managers;    /* ARR or NULL */
     const char *key_type;
+    const cc_cfg *key_type_at; /* the option's node, for its file:line */
     bool on_demand, reuse_keys, no_ocsp;
     double ratio;
 } ap;
@@ -282,8 +283,10 @@ static int base_policy(tls_build *b, bool always, ap **out)
         return CC_OK;
     }
     ap *p = ap_new(b);
-    if (has_key_type)
+    if (has_key_type) {
         p->key_type = cc_cfg_get_str(b->opts, "key_type");
+        p->key_type_at = cc_cfg_get(b->opts, "key_type");
+    }
     if (has_issuers && local)
         return cc_err_set(b->ad->err,
                           "global options are ambiguous: local_certs is confusing when combined "
@@ -485,7 +488,10 @@ static cc_cfg *ap_json(tls_build *b, const ap *p)
     if (p->ratio != 0)
         cc_cfg_set(a, o, "renewal_window_ratio", cc_cfg_num(a, p->ratio));
     if (p->key_type && *p->key_type)
-        cc_cfg_set_str(a, o, "key_type", p->key_type);
+        cc_cfg_set(a, o, "key_type",
+                   cc_cfg_at(cc_cfg_str(a, p->key_type),
+                             p->key_type_at ? p->key_type_at->file : NULL,
+                             p->key_type_at ? p->key_type_at->line : 0));
     if (p->on_demand)
         cc_cfg_set_bool(a, o, "on_demand", true);
     if (p->reuse_keys)
@@ -645,8 +651,10 @@ static int build_tls(cc_adapt *ad, cc_cfg **out_tls)
             if (first_val(blk, "tls.reuse_private_keys"))
                 pol->reuse_keys = true;
             cc_cfval *kt = first_val(blk, "tls.key_type");
-            if (kt)
+            if (kt) {
                 pol->key_type = kt->val->s.p;
+                pol->key_type_at = kt->val;
+            }
             cc_cfval *rw = first_val(blk, "tls.renewal_window_ratio");
             if (rw)
                 pol->ratio = rw->val->type == CC_CFG_INT ? (double)rw->val->i : rw->val->d;

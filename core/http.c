@@ -372,3 +372,50 @@ uint64_t cc_now_mono_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* ---- asynchronous bodies and upgrades: the engine's hooks ---- */
+
+void cc_resp_body_ready(cc_req *r)
+{
+    if (r->resp.on_body_ready)
+        r->resp.on_body_ready(r);
+}
+
+void cc_req_body_wait(cc_req *r, void (*fn)(cc_req *r, void *ctx), void *ctx)
+{
+    r->body_ready_fn = fn;
+    r->body_ready_ctx = ctx;
+}
+
+void cc_req_body_ready(cc_req *r)
+{
+    if (r->body_ready_fn)
+        r->body_ready_fn(r, r->body_ready_ctx);
+}
+
+void cc_req_on_gone(cc_req *r, void (*fn)(cc_req *r, void *ctx), void *ctx)
+{
+    r->gone_fn = fn;
+    r->gone_ctx = ctx;
+}
+
+void cc_req_gone(cc_req *r)
+{
+    void (*fn)(cc_req *, void *) = r->gone_fn;
+    r->gone_fn = NULL;
+    if (fn)
+        fn(r, r->gone_ctx);
+}
+
+static void (*upgrade_closer)(cc_req *r);
+
+void cc_upgrade_set_closer(void (*fn)(cc_req *r))
+{
+    upgrade_closer = fn;
+}
+
+void cc_req_upgrade_close(cc_req *r)
+{
+    if (upgrade_closer)
+        upgrade_closer(r);
+}

@@ -59,8 +59,14 @@ struct cc_body {
     /* Total length in bytes, or -1 when unknown (chunked / close-delimited). */
     int64_t len;
     /* Streaming source (used when mem == NULL and fd < 0): returns >0 bytes copied into
-     * buf, 0 at the end, or CC_ERR on failure. */
+     * buf, 0 at the end, or CC_ERR on failure. A source with `async` set may also return
+     * CC_EAGAIN: nothing is available now, and the source will announce more data (or
+     * its end, or an error) later -- a response body through cc_resp_body_ready(), a
+     * request body through the engine calling cc_req_body_ready(). A filter that wraps
+     * an async body (encode) must pass CC_EAGAIN through after returning what it has,
+     * and copy `async` to its own body. */
     ssize_t (*read)(cc_body *b, char *buf, size_t cap);
+    bool async;
     /* Releases the source; called once by the engine when the response is done. */
     void (*close)(cc_body *b);
     void *ctx;
@@ -126,6 +132,25 @@ typedef struct cc_resp {
     bool close;    /* close the connection after this response (respond close) */
     bool abort;    /* drop the connection without any response (abort) */
     cc_resp_filter *filters;
+    /* Set by the engine while it writes an async body: cc_resp_body_ready() calls it. */
+    void (*on_body_ready)(cc_req *r);
+    /* Protocol upgrade (WebSocket and any Upgrade): a handler that answers 101 sets
+     * upgrade; after the engine has sent the 101 head (with resp.headers, plus its own
+     * "Connection: Upgrade") it calls upgrade(r, fd, extra, n, ctx) on the worker thread:
+     * fd is the client socket (non-blocking; behind the TLS front it is the plain end of
+     * the pump), extra/n the bytes the client sent after the request (forward them
+     * first). From then on the handler owns the stream (cc_loop watches on fd) and ends
+     * it with cc_req_upgrade_close(r), which closes the client side; the request (and
+     * its arena, where the stream's state may live) is then complete. extra stays valid
+     * until then. Not called if the client went away first (upgrade_abort is, when set).
+     * upgrade_abort is also called on an established stream when its listener is drained
+     * or the engine stops: the handler ends the stream with cc_req_upgrade_close (at once,
+     * or after a delay of its own); streams without upgrade_abort are closed by the
+     * engine, and so is every stream still open when a stop's grace period ends. Delete
+     * the stream's loop watches before cc_req_upgrade_close (or in an arena cleanup). */
+    void (*upgrade)(cc_req *r, int fd, const char *extra, size_t n, void *ctx);
+    void (*upgrade_abort)(cc_req *r, void *ctx);
+    void *upgrade_ctx;
 } cc_resp;
 
 struct cc_server;
@@ -154,8 +179,28 @@ struct cc_req {
     const char *orig_method, *orig_target, *orig_path, *orig_query;
 
     cc_headers headers;
-    cc_body *body;          /* request body (already received), or NULL */
+    /* Request body, or NULL when there is none. Small bodies (up to the engine's buffer,
+     * 64 KiB) are received whole before handlers run (body->mem). Larger ones stream:
+     * body->async is set, handlers run as soon as the head is in, and body->read returns
+     * what has arrived, CC_EAGAIN when nothing has yet (the engine then calls
+     * cc_req_body_ready() when more arrives, the body ends, or the client fails; always
+     * from its loop, never from inside read()), 0 at the end, CC_ERR when the client went
+     * away. Streamed bodies have no engine cap (request_body max_size limits them). The
+     * engine applies backpressure: it stops reading from the client while its buffer is
+     * full, and a read that frees space resumes it. Once the chain has answered (the
+     * response is ready) or the body was closed, reads fail with CC_ERR: the engine
+     * drains and discards the rest before the response is written (as Go's server does;
+     * with more than 256 KiB known to be left when the handlers answer at once, it answers
+     * right away with Connection: close instead). */
+    cc_body *body;
     int64_t content_length; /* -1 when unknown */
+    /* Who waits for a streaming request body (see body): set with cc_req_body_wait. */
+    void (*body_ready_fn)(cc_req *r, void *ctx);
+    void *body_ready_ctx;
+    /* Who to tell when the client goes away while the chain is pending: set with
+     * cc_req_on_gone. */
+    void (*gone_fn)(cc_req *r, void *ctx);
+    void *gone_ctx;
 
     cc_vars vars;
     cc_http_err err;
@@ -175,6 +220,31 @@ struct cc_req {
     cc_http_err first_err; /* the error that started the error routes */
     void (*engine_done)(cc_req *r);
 };
+
+/** A producer of an async response body: more data (or the end, or an error) is ready.
+ * Calls resp.on_body_ready when the engine set it; otherwise nothing (the engine has not
+ * started reading, and will). Worker thread only; may be called from inside the body's
+ * own read(); must not be called once the engine has closed the body. */
+void cc_resp_body_ready(cc_req *r);
+/** Registers fn(r, ctx) to run (on the worker thread) whenever a read of r's streaming
+ * request body returned CC_EAGAIN and more is now available; fn NULL unregisters. */
+void cc_req_body_wait(cc_req *r, void (*fn)(cc_req *r, void *ctx), void *ctx);
+/** The engine: the streaming request body has news; runs body_ready_fn if set. */
+void cc_req_body_ready(cc_req *r);
+/** Registers fn(r, ctx) to run once, on the worker thread, when the client goes away
+ * while r's chain is pending (a handler returned CC_ASYNC and has not reported with
+ * cc_req_resume yet): the handler cancels its work (reverse_proxy cancels its upstream
+ * exchange) and still reports with cc_req_resume, after which the engine frees the
+ * request. fn NULL unregisters. */
+void cc_req_on_gone(cc_req *r, void (*fn)(cc_req *r, void *ctx), void *ctx);
+/** The engine: the client of a pending request went away; runs (and clears) the
+ * callback registered with cc_req_on_gone, if any. */
+void cc_req_gone(cc_req *r);
+/** Ends an upgraded stream (see cc_resp.upgrade): closes the client side and completes
+ * the request. Worker thread only; once per upgrade. */
+void cc_req_upgrade_close(cc_req *r);
+/* The engine installs how an upgraded connection is closed. */
+void cc_upgrade_set_closer(void (*fn)(cc_req *r));
 
 /** Records an error (status, printf message) on r and returns CC_ERR, for handlers:
  * `return cc_req_fail(r, 404, "no such file");`. */

@@ -16,6 +16,7 @@
 #include "../core/log.h"
 #include "../core/async.h"
 #include "internal.h"
+#include "tls_hooks.h"
 
 typedef struct want {
     const char *host;
@@ -23,38 +24,31 @@ typedef struct want {
     size_t pool;
     const cc_server *srv;
     const char *text;
+    bool tls;
 } want;
 
-/* The host a server's routes match first, to name an HTTPS site in an error. */
-static const cc_cfg *site_host(const cc_server *s)
+/* Compiles every TLS server's connection policies (any mistake fails the load, before
+ * anything changes) and registers them for the workers. */
+static int build_tls(cc_runtime *rt, cc_err *err)
 {
-    const cc_cfg *routes = cc_cfg_get(s->json, "routes");
-    for (size_t i = 0; i < cc_cfg_len(routes); i++) {
-        const cc_cfg *match = cc_cfg_get(cc_cfg_idx(routes, i), "match");
-        for (size_t j = 0; j < cc_cfg_len(match); j++) {
-            const cc_cfg *host = cc_cfg_get(cc_cfg_idx(match, j), "host");
-            const cc_cfg *h = cc_cfg_idx(host, 0);
-            if (h && h->type == CC_CFG_STR)
-                return h;
+    size_t n = rt->nservers;
+    struct eng_tls_cfg **cfgs = cc_xcalloc(n ? n : 1, sizeof(*cfgs));
+    for (size_t i = 0; i < n; i++) {
+        if (!rt->servers[i].tls)
+            continue;
+        cfgs[i] = eng_tls_cfg_build(&rt->servers[i], err);
+        if (!cfgs[i]) {
+            for (size_t k = 0; k < i; k++)
+                eng_tls_cfg_unref(cfgs[k]);
+            free(cfgs);
+            return CC_ERR;
         }
     }
-    return NULL;
-}
-
-/* The first node under v that remembers its Caddyfile position (few do). */
-static const cc_cfg *first_pos(const cc_cfg *v, int depth)
-{
-    if (!v || depth > 12)
-        return NULL;
-    if (v->file)
-        return v;
-    size_t n = v->type == CC_CFG_ARR ? v->arr.n : v->type == CC_CFG_OBJ ? v->obj.n : 0;
-    for (size_t i = 0; i < n; i++) {
-        const cc_cfg *f = first_pos(v->type == CC_CFG_ARR ? v->arr.v[i] : v->obj.v[i], depth + 1);
-        if (f)
-            return f;
-    }
-    return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (cfgs[i])
+            eng_tls_register(&rt->servers[i], cfgs[i]);
+    free(cfgs);
+    return CC_OK;
 }
 
 static int collect(cc_runtime *rt, want **out, size_t *nout, cc_err *err)
@@ -63,18 +57,6 @@ static int collect(cc_runtime *rt, want **out, size_t *nout, cc_err *err)
     want *v = NULL;
     for (size_t i = 0; i < rt->nservers; i++) {
         const cc_server *s = &rt->servers[i];
-        if (s->tls) {
-            const cc_cfg *h = site_host(s);
-            const cc_cfg *at = h && h->file ? h : first_pos(s->json, 0);
-            if (!at)
-                at = first_pos(rt->config, 0);
-            cc_err_setat(err, at ? at->file : NULL, at ? at->line : 0,
-                         "HTTPS site %s (server %s, listening on %s) needs the TLS front, which "
-                         "is not built yet",
-                         h ? h->s.p : "(no host)", s->name, s->nlisten ? s->listen[0].text : "?");
-            free(v);
-            return CC_ERR;
-        }
         for (size_t k = 0; k < s->nlisten; k++) {
             const cc_listen_addr *la = &s->listen[k];
             for (size_t j = 0; j < n; j++) {
@@ -93,7 +75,7 @@ static int collect(cc_runtime *rt, want **out, size_t *nout, cc_err *err)
                 cap = cap ? cap * 2 : 8;
                 v = cc_xrealloc(v, cap * sizeof(*v));
             }
-            v[n++] = (want){la->host, la->port, eng_pool_for(s), s, la->text};
+            v[n++] = (want){la->host, la->port, eng_pool_for(s), s, la->text, s->tls};
         next:;
         }
     }
@@ -125,10 +107,17 @@ static eng_wl *fresh_wl(cc_engine *e, int wi, const want *wt, cc_err *err)
         free(wl);
         return NULL;
     }
+    if (wt->tls) {
+        /* the TLS front accepts; MHD gets each connection's socketpair end */
+        wl->tls = eng_tls_wl_new(wl->lfd);
+        wl->lfd = -1;
+    }
     wl->d = eng_daemon_start(wl, e->conn_limit);
     if (!wl->d) {
         cc_err_set(err, "listening on %s: cannot start libmicrohttpd on the socket", wt->text);
-        close(wl->lfd);
+        if (wl->lfd >= 0)
+            close(wl->lfd);
+        eng_tls_wl_free(wl);
         free(wl->host);
         free(wl);
         return NULL;
@@ -205,6 +194,11 @@ int cc_engine_swap(cc_engine *e, cc_runtime *rt, cc_err *err)
     size_t n = 0;
     if (collect(rt, &wants, &n, err) != CC_OK)
         return CC_ERR;
+    if (build_tls(rt, err) != CC_OK) {
+        eng_tls_registry_keep(e->rt);
+        free(wants);
+        return CC_ERR;
+    }
     eng_wl ***fresh = cc_xcalloc(n ? n : 1, sizeof(*fresh));
     for (size_t j = 0; j < n; j++) {
         if (have_addr(e, &wants[j]))
@@ -215,12 +209,16 @@ int cc_engine_swap(cc_engine *e, cc_runtime *rt, cc_err *err)
             if (!fresh[j][i]) {
                 free_fresh(e, fresh, n);
                 free(wants);
+                eng_tls_registry_keep(e->rt);
                 return CC_ERR;
             }
         }
     }
     cc_runtime_ref(rt);
     publish(e, rt, wants, n, fresh, 0);
+    /* every worker has adopted rt: the old servers' TLS configs are no longer looked up
+     * (live connections hold their own references) */
+    eng_tls_registry_keep(rt);
     set_addrs(e, wants, n);
     for (size_t j = 0; j < n; j++)
         free(fresh[j]); /* the listeners themselves now belong to the workers */
@@ -366,6 +364,7 @@ void cc_engine_stop(cc_engine *e, int64_t grace_ns)
     uint64_t force_at = grace_ns > 0 ? cc_now_mono_ns() + (uint64_t)grace_ns : 0;
     publish(e, NULL, NULL, 0, NULL, force_at);
     join_workers(e);
+    eng_tls_registry_keep(NULL);
     /* offloaded jobs still running report to queues no worker reads any more: let
      * them finish, then free their (orphaned) requests here */
     cc_async_pool_stop();

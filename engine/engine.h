@@ -19,7 +19,8 @@ typedef struct cc_engine_opts {
 } cc_engine_opts;
 
 /** Opens every listener of rt's servers and starts the workers (takes a reference on
- * rt). NULL with err set when a listener cannot be opened or a server needs TLS. */
+ * rt). NULL with err set when a listener cannot be opened or a server's TLS connection
+ * policies are invalid. */
 cc_engine *cc_engine_start(cc_runtime *rt, const cc_engine_opts *opts, cc_err *err);
 /** Switches to rt (takes a reference): new requests use it, in-flight ones finish on
  * the old one; listeners are opened/closed to match. On failure (a new listener cannot

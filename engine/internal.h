@@ -12,14 +12,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/loop.h"
 #include "../core/server.h"
 #include "engine.h"
 #include "framing.h"
 #include "rawscan.h"
 
-/* Request bodies are received whole before handlers run; beyond this the engine answers
- * 413 (request_body's max_size, when smaller, is enforced by that handler). */
-#define ENG_BODY_CAP ((int64_t)16 << 20)
+/* Request bodies up to ENG_STREAM_BUF are received whole before handlers run; larger ones
+ * stream through a ring of that size (reqbody.c), with no engine cap (request_body's
+ * max_size limits them). */
+#define ENG_STREAM_BUF ((size_t)64 << 10)
+/* A body nobody read is drained before the response when at most this much is left
+ * (keep-alive); with more left and the response known at the head, the answer goes out
+ * at once with Connection: close (Go discards up to 256 KiB the same way). */
+#define ENG_DRAIN_MAX ((int64_t)256 << 10)
+/* After such an early answer, unread upload bytes are read and dropped this long, so the
+ * client sees the response instead of a reset (Go's closeWriteAndWait). */
+#define ENG_LINGER_NS ((uint64_t)2 * 1000000000)
 /* MHD's per-connection pool bounds the request head (431/414 beyond it, P12). MHD zeroes
  * the whole pool on every keep-alive request, so it is kept small unless max_header_size
  * asks for more (eng_pool_for): 16 KiB admits heads of about 15 KB. */
@@ -34,6 +43,15 @@ struct eng_worker;
 struct eng_wl;
 struct eng_req;
 typedef struct eng_post eng_post;
+
+/* What a worker's epoll registration points at (data.ptr), told apart by a tag in the
+ * first member: a listener's nested MHD epoll fd or a cc_loop watch. The worker's own
+ * eventfd is registered with the worker itself (compared by address). eng_wl is
+ * allocated zeroed, so its tag is ENG_EP_WL without any setup. */
+typedef enum { ENG_EP_WL = 0, ENG_EP_IO = 1 } eng_ep_kind;
+typedef struct eng_ep {
+    unsigned char kind;
+} eng_ep;
 
 /* A deadline in a worker's ascending list. */
 typedef struct eng_timer {
@@ -58,10 +76,14 @@ typedef struct eng_conn {
     bool in_request; /* between the URI log callback and completion */
     bool closing;    /* answer the next response with Connection: close */
     bool shut;       /* shutdown(2) done by a deadline or a drain */
+    /* behind the TLS front (tls_listen.c fills these when MHD starts the connection) */
+    char tls_sni[256]; /* info.tls_server_name points here */
+    bool tls_strict;   /* strict_sni_host: Host must equal the SNI */
 } eng_conn;
 
 /* One listener address served by one worker: its socket and MHD daemon. */
 typedef struct eng_wl {
+    eng_ep ep; /* first: the worker's epoll data.ptr (kind ENG_EP_WL) */
     struct eng_worker *w;
     char *host; /* "" = all interfaces */
     int port;
@@ -78,8 +100,10 @@ typedef struct eng_wl {
     bool ready;      /* MHD's epoll fd fired */
     uint64_t due_at; /* when MHD asked to be run again (MHD_get_timeout) */
     bool draining;
-    struct eng_req *suspended; /* requests waiting on an asynchronous handler */
+    struct eng_req *suspended; /* requests whose connection is suspended (any reason) */
+    struct eng_req *upgraded;  /* requests whose connection was handed to a handler */
     struct eng_wl *next;
+    struct eng_tls_wl *tls; /* TLS front of this listener (tls_listen.c); NULL = plain */
 } eng_wl;
 
 /* What a worker must serve after a start/swap/stop: one entry per listener address. */
@@ -116,6 +140,11 @@ typedef struct eng_worker {
     /* reset request arenas kept for reuse, so a request costs no malloc for its arena */
     cc_arena *spare[ENG_SPARE_ARENAS];
     int nspare;
+    cc_loop *loop; /* the handlers' event loop (loop.c); valid on the worker thread */
+    /* requests with news for their body consumer, and orphans (connection closed while
+     * their chain was pending) waiting for it to finish (async_glue.c) */
+    struct eng_req *notify, *orphans, *tofree, *gone;
+    struct eng_linger *lingers;
 } eng_worker;
 
 /* The main thread's record of an open listener address. */
@@ -155,7 +184,6 @@ typedef struct eng_req {
     cc_frame_res fr;
     char *body;
     int64_t body_n, body_cap, body_seen;
-    bool too_large;
     bool handled;      /* cc_server_handle ran: log it */
     bool head;         /* HEAD request */
     bool fd_to_mhd;    /* resp body fd now belongs to MHD */
@@ -168,10 +196,37 @@ typedef struct eng_req {
     struct MHD_Connection *mc;
     struct eng_req *susp_prev, *susp_next; /* in wl->suspended while suspended */
     bool suspended;
-    bool async_ready; /* the pending chain finished: commit and respond */
-    bool orphaned;    /* the connection closed while pending: free on the next post */
+    unsigned char susp_why; /* ENG_SUSP_* */
+    bool async_ready;       /* the chain finished: commit and respond at the next chance */
+    bool orphaned;          /* the connection closed while pending (in w->orphans) */
+    bool freeing;           /* in w->tofree */
+    bool client_gone;       /* the peer left while the connection was suspended */
+    cc_loop_io *gone_watch;
+    /* async response bodies (respond.c) */
+    bool body_kick; /* cc_resp_body_ready came (maybe during the read itself) */
+    /* streaming request body (reqbody.c) */
+    bool streaming;  /* r->body is the engine's ring */
+    bool up_done;    /* the whole body arrived */
+    bool up_err;     /* the body failed (client gone, bad framing) */
+    bool rs_waiting; /* the consumer saw CC_EAGAIN: tell it of news */
+    bool rs_closed;  /* the consumer is done with it: drain and discard the rest */
+    bool early;      /* answered at the head with the body unread: close, then linger */
+    char *ring;
+    size_t rhead, rlen;
+    cc_body rs_body;
+    struct eng_req *ntf_prev, *ntf_next; /* in w->notify while queued */
+    bool ntf_queued;
+    struct eng_req *orph_prev, *orph_next; /* in w->orphans / w->tofree */
+    struct eng_req *gone_prev, *gone_next; /* in w->gone: cc_req_gone() is due */
+    bool gone_queued;
+    /* upgrades (upgrade.c) */
+    struct MHD_UpgradeResponseHandle *urh;
+    bool upgrading, upgraded, upgrade_closed, upgrade_aborted;
+    struct eng_req *upg_prev, *upg_next; /* in wl->upgraded */
     cc_req req;
 } eng_req;
+
+enum { ENG_SUSP_ASYNC = 1, ENG_SUSP_PARK = 2, ENG_SUSP_BODY = 3 };
 
 /* A function posted to a worker from another thread (offload completion). */
 struct eng_post {
@@ -180,6 +235,33 @@ struct eng_post {
     void (*fn)(cc_req *r, void *arg);
     void *arg;
 };
+
+/* the worker's event loop as handlers see it (loop.c, core/loop.h) */
+cc_loop *eng_loop_new(int epfd);
+/* Makes l the calling thread's cc_loop_current(). */
+void eng_loop_enter(cc_loop *l);
+void eng_loop_set_now(cc_loop *l, uint64_t now);
+/* Runs the slot destructors (and the defers they queue). */
+void eng_loop_free_slots(cc_loop *l);
+/* Runs what eng_loop_free_slots runs, then frees every handle still registered. */
+void eng_loop_free(cc_loop *l);
+/* A watch with extra raw epoll events (EPOLLRDHUP), reported as CC_LOOP_ERR. */
+cc_loop_io *eng_loop_io_add_ev(cc_loop *l, int fd, unsigned events, uint32_t extra,
+                               cc_loop_io_fn fn, void *ctx);
+/* Brackets the dispatch of one epoll batch: watches deleted inside are freed at the end. */
+void eng_loop_batch(cc_loop *l, bool begin);
+void eng_loop_dispatch(cc_loop *l, void *ptr, uint32_t events);
+/* The earliest armed timer's deadline (CLOCK_MONOTONIC ns), UINT64_MAX when none. */
+uint64_t eng_loop_next_at(cc_loop *l);
+void eng_loop_run_timers(cc_loop *l);
+/* Runs the queued deferred calls; true when new ones were queued meanwhile. */
+bool eng_loop_run_defers(cc_loop *l);
+bool eng_loop_pending(cc_loop *l);
+
+/* Counters for tests (reqbody.c, respond.c): the fullest a body ring ever was, how
+ * often an upload was parked, how often a response waited on its async body. */
+extern _Atomic size_t eng_stat_ring_max;
+extern atomic_ulong eng_stat_parks, eng_stat_body_waits;
 
 /* timers (worker.c) */
 void eng_timer_arm(eng_worker *w, eng_timer *t, uint64_t at);
@@ -202,12 +284,51 @@ enum MHD_Result eng_respond_error(eng_req *q, struct MHD_Connection *mc, int sta
                                   const char *reason);
 void eng_resp_release(eng_req *q);
 
-/* asynchronous completion (async_glue.c) */
+/* asynchronous completion and suspension (async_glue.c) */
 void eng_async_install(void);
 void eng_async_suspend(eng_req *q);
+/* Suspends q's connection for why (ENG_SUSP_*), watching the client for a disconnect. */
+void eng_suspend(eng_req *q, int why);
+/* Resumes q's connection if it is suspended; the listener runs MHD this turn. */
+void eng_resume(eng_req *q);
 void eng_async_release_all(eng_wl *wl);
 void eng_worker_run_posts(eng_worker *w);
+/* Queues q's body consumer for a cc_req_body_ready() outside MHD's callbacks. */
+void eng_notify(eng_req *q);
+bool eng_worker_has_work(eng_worker *w);
+void eng_worker_run_work(eng_worker *w);
+void eng_worker_exit(eng_worker *w);
+/* The request is complete in MHD (completion callback): free it, or keep it as an orphan
+ * while its chain is pending. */
+void eng_req_done(eng_req *q);
 void eng_req_free(eng_req *q);
+
+/* streaming request bodies (reqbody.c) */
+/* The head is in: decide buffered or streaming. True when handlers run now (streaming
+ * with a known length beyond ENG_STREAM_BUF). */
+bool eng_body_stream_at_head(eng_req *q);
+/* Upload bytes for the request (data call of the access handler). */
+enum MHD_Result eng_body_data(eng_req *q, struct MHD_Connection *mc, const char *method,
+                              const char *data, size_t *size);
+/* The whole body arrived (final call). */
+void eng_body_end(eng_req *q);
+/* The chain finished: the unread rest of the body is dropped. */
+void eng_body_abandon(eng_req *q);
+/* Runs the handlers for a streaming request (head or data call). */
+void eng_run_chain(eng_req *q, struct MHD_Connection *mc);
+
+/* upgrades (upgrade.c) */
+struct MHD_Response *eng_upgrade_response(eng_req *q);
+void eng_upgrade_install(void);
+/* The request completed in MHD: an upgrade that never happened is aborted. */
+void eng_upgrade_done(eng_req *q, enum MHD_RequestTerminationCode toe);
+/* Ends the upgraded streams of wl: asks their handlers (upgrade_abort), or closes them
+ * when force is set. */
+void eng_upgrade_drain(eng_wl *wl, bool force);
+/* Lingering close after an early answer (mhd_glue.c): keeps reading the socket a while. */
+typedef struct eng_linger eng_linger;
+void eng_linger_start(eng_worker *w, int fd);
+void eng_linger_free_all(eng_worker *w);
 
 /* worker threads (worker.c) */
 void *eng_worker_main(void *arg);

@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tls_hooks.h"
 
-size_t eng_pool_for(const cc_server *s)
+static size_t pool_size(const cc_server *s)
 {
     /* the pool holds the request head, header records and the read/write buffers, so it
      * gets room beyond max_header_bytes; the exact header limit is checked on arrival */
@@ -26,7 +27,15 @@ size_t eng_pool_for(const cc_server *s)
         p = (int64_t)ENG_POOL_DEFAULT;
     if (p > (4 << 20) + (16 << 10))
         p = (4 << 20) + (16 << 10);
-    return (size_t)p;
+    return ((size_t)p + 7) & ~(size_t)7;
+}
+
+size_t eng_pool_for(const cc_server *s)
+{
+    /* a listener is identified by host, port and pool across reloads; the pool's low bit
+     * (sizes are multiples of 8) marks a TLS listener, so an address that changes
+     * between plain and TLS gets a new listener */
+    return pool_size(s) | (s && s->tls ? ENG_POOL_TLS_BIT : 0);
 }
 
 static void addr_text(char *buf, size_t n, const char *host, int port)

@@ -15,6 +15,7 @@
 
 #include "../core/log.h"
 #include "internal.h"
+#include "tls_hooks.h"
 
 static int64_t pick_timeout(int64_t v, int64_t dflt)
 {
@@ -31,6 +32,7 @@ void eng_wl_set_server(eng_wl *wl, cc_runtime *rt, const cc_server *s)
         cc_runtime_unref(wl->rt);
     wl->rt = rt;
     wl->srv = s;
+    eng_tls_wl_set_server(wl, s); /* worker thread: TLS config, accept watch */
     if (!s)
         return;
     wl->hdr_to = pick_timeout(s->read_header_timeout, ENG_HDR_TIMEOUT_DEFAULT);
@@ -109,6 +111,7 @@ static void conn_started(eng_wl *wl, struct MHD_Connection *mc, void **socket_co
     c->info.remote_ip = c->rip;
     c->info.remote_addr_ok = cc_ip_parse(c->rip, &c->info.remote_addr);
     c->info.local_ip = c->lip;
+    eng_tls_conn_started(wl, c); /* behind the TLS front: SNI, version, TCP local address */
     if (wl->idle_to) {
         uint64_t secs = ((uint64_t)wl->idle_to + 999999999u) / 1000000000u;
         MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT,
@@ -189,6 +192,43 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     return q;
 }
 
+/* Commits the response the chain produced and queues it. */
+static enum MHD_Result respond_now(eng_req *q, struct MHD_Connection *mc)
+{
+    q->async_ready = false;
+    cc_resp_commit(&q->req);
+    q->handled = true;
+    return eng_respond(q, mc);
+}
+
+/* The final call: the whole request (head and body) is in. */
+static enum MHD_Result final_call(eng_req *q, struct MHD_Connection *mc, const char *method)
+{
+    if (q->streaming) {
+        eng_body_end(q);
+        if (q->async_ready)
+            return respond_now(q, mc);
+        /* the chain is pending and the upload complete: wait without MHD polling us */
+        eng_suspend(q, ENG_SUSP_ASYNC);
+        return MHD_YES;
+    }
+    if (q->async_ready)
+        return respond_now(q, mc); /* resumed: the asynchronous chain finished */
+    if (q->req.pending)
+        return MHD_YES;
+    eng_req_build(q, mc, method);
+    q->req.engine_done = NULL;
+    if (!eng_answer_early(q)) /* ACME http-01, strict SNI (tls_early.c) */
+        cc_server_handle(q->srv, &q->req);
+    if (q->req.pending) {
+        eng_async_suspend(q);
+        return MHD_YES;
+    }
+    cc_resp_commit(&q->req);
+    q->handled = true;
+    return eng_respond(q, mc);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -198,58 +238,30 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
     eng_req *q = *con_cls;
     if (!q)
         return MHD_NO;
-    if (q->async_ready) {
-        /* resumed: the asynchronous chain finished (async_glue.c) */
-        q->async_ready = false;
-        cc_resp_commit(&q->req);
-        q->handled = true;
-        return eng_respond(q, mc);
-    }
-    if (q->req.pending)
-        return MHD_YES;
+    if (q->client_gone)
+        return MHD_NO; /* resumed after the peer left: MHD closes with an error */
     switch (q->phase) {
-    case PH_HEAD:
-        return eng_req_head(q, mc, method, version);
-    case PH_BODY:
-        if (*upload_data_size > 0) {
-            size_t n = *upload_data_size;
-            *upload_data_size = 0;
-            q->body_seen += (int64_t)n;
-            if (q->too_large)
-                return MHD_YES;
-            if (q->body_n + (int64_t)n > ENG_BODY_CAP) {
-                /* keep reading (MHD cannot answer mid-body) but stop keeping */
-                q->too_large = true;
-                return MHD_YES;
-            }
-            if (q->body_n + (int64_t)n > q->body_cap) {
-                int64_t cap = q->body_cap ? q->body_cap * 2 : 16384;
-                while (cap < q->body_n + (int64_t)n)
-                    cap *= 2;
-                if (cap > ENG_BODY_CAP)
-                    cap = ENG_BODY_CAP;
-                char *nb = cc_arena_alloc(q->arena, (size_t)cap);
-                if (q->body_n)
-                    memcpy(nb, q->body, (size_t)q->body_n);
-                q->body = nb;
-                q->body_cap = cap;
-            }
-            memcpy(q->body + q->body_n, upload_data, n);
-            q->body_n += (int64_t)n;
-            return MHD_YES;
-        }
-        if (q->too_large)
-            return eng_respond_error(q, mc, 413, NULL);
+    case PH_HEAD: {
+        enum MHD_Result ret = eng_req_head(q, mc, method, version);
+        if (ret != MHD_YES || q->phase != PH_BODY || !eng_body_stream_at_head(q))
+            return ret;
+        /* a long body: the handlers run now, while it streams */
         eng_req_build(q, mc, method);
-        q->req.engine_done = NULL;
-        cc_server_handle(q->srv, &q->req);
-        if (q->req.pending) {
-            eng_async_suspend(q);
-            return MHD_YES;
+        eng_run_chain(q, mc);
+        if (q->async_ready && q->fr.content_length > ENG_DRAIN_MAX) {
+            /* answered without reading: send it now and close rather than receive it
+             * all (queueing in this first call makes MHD skip the body, P1) */
+            q->early = true;
+            if (q->c)
+                q->c->closing = true;
+            return respond_now(q, mc);
         }
-        cc_resp_commit(&q->req);
-        q->handled = true;
-        return eng_respond(q, mc);
+        return MHD_YES;
+    }
+    case PH_BODY:
+        if (*upload_data_size > 0)
+            return eng_body_data(q, mc, method, upload_data, upload_data_size);
+        return final_call(q, mc, method);
     default:
         return MHD_YES;
     }
@@ -271,18 +283,20 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         if (q->srv && q->srv->logs && q->rt->logs)
             cc_logsys_access(q->rt->logs, q->srv, &q->req, q->body_seen, written);
     }
+    if (q->streaming && !q->up_done) {
+        q->up_err = true; /* a consumer still reading sees the failure */
+        eng_notify(q);
+    }
+    eng_upgrade_done(q, toe);
     eng_resp_release(q);
     if (q->c) {
+        if (q->early && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && q->c->fd >= 0)
+            eng_linger_start(wl->w, q->c->fd);
         eng_timer_disarm(wl->w, &q->c->wr);
         q->c->in_request = false;
         q->c = NULL;
     }
-    if (q->req.pending) {
-        /* an offloaded job still refers to the request: freed when it reports back */
-        q->orphaned = true;
-        return;
-    }
-    eng_req_free(q);
+    eng_req_done(q);
 }
 
 /* Runs on the request's worker thread, or on the main thread once the workers are
@@ -315,13 +329,21 @@ struct MHD_Daemon *eng_daemon_start(eng_wl *wl, unsigned conn_limit)
 {
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_TURBO |
                      MHD_USE_ERROR_LOG;
+    /* behind the TLS front MHD has no listening socket: the front accepts and adds
+     * socketpair ends (tls_conn.c) */
+    if (wl->tls)
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    struct MHD_OptionItem lsock[] = {
+        {wl->tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, (intptr_t)wl->lfd, NULL},
+        {MHD_OPTION_END, 0, NULL}};
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, wl, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, wl,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)wl->lfd, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, wl->pool, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)0, MHD_OPTION_STRICT_FOR_CLIENT, (int)0, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-        wl, MHD_OPTION_NOTIFY_COMPLETED, on_completed, wl, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, wl, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1, MHD_OPTION_END);
+        MHD_OPTION_ARRAY, lsock, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, wl->pool & ~ENG_POOL_TLS_BIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_STRICT_FOR_CLIENT, (int)0,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, wl, MHD_OPTION_NOTIFY_COMPLETED, on_completed, wl,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, wl, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
+        MHD_OPTION_END);
     if (!d)
         return NULL;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);

@@ -2,7 +2,8 @@
  * From MHD's view of a request to a cc_req. The head call validates framing (nothing
  * else may be answered there, P1); the final call builds the cc_req from the raw target
  * (decoded here, since MHD's url also turns '+' into a space), the headers in wire order
- * with their lengths, the connection addresses and the buffered body. */
+ * with their lengths, the connection addresses and the body (buffered, or the streaming
+ * ring of reqbody.c). */
 #include <ctype.h>
 #include <strings.h>
 #include <stdio.h>
@@ -61,9 +62,7 @@ enum MHD_Result eng_req_head(eng_req *q, struct MHD_Connection *mc, const char *
         if (hs && (int64_t)hs->header_size > q->srv->max_header_bytes)
             return eng_respond_error(q, mc, 431, "");
     }
-    if (q->fr.content_length > ENG_BODY_CAP)
-        return eng_respond_error(q, mc, 413, NULL);
-    if (q->fr.content_length > 0) {
+    if (q->fr.content_length > 0 && q->fr.content_length <= (int64_t)ENG_STREAM_BUF) {
         q->body_cap = q->fr.content_length;
         q->body = cc_arena_alloc(q->arena, (size_t)q->body_cap);
     }
@@ -155,7 +154,9 @@ void eng_req_build(eng_req *q, struct MHD_Connection *mc, const char *method)
     int lport = q->c && q->c->info.local_port ? q->c->info.local_port : q->wl->port;
     r->port = port ? port : cc_arena_printf(a, "%d", lport);
 
-    if (q->body_n > 0)
+    if (q->streaming)
+        r->body = &q->rs_body;
+    else if (q->body_n > 0)
         r->body = cc_body_mem(a, q->body, (size_t)q->body_n);
     r->content_length = q->fr.chunked ? -1 : (q->fr.content_length > 0 ? q->fr.content_length : 0);
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Writing a cc_resp through MHD: complete bodies from a buffer (head and body in one
  * sendmsg, P6), file bodies by sendfile, streaming bodies through the content reader
- * (never SIZE_UNKNOWN for HEAD, P5). Headers MHD owns (Content-Length, Transfer-Encoding,
- * Connection) are not forwarded; a value with CR or LF is dropped, never sent (P13). Also
- * the error answers the engine itself gives, as Go's net/http words them. */
+ * (never SIZE_UNKNOWN for HEAD, P5), which suspends the connection while an async body
+ * has nothing to give; 101 answers with an upgrade hook go through upgrade.c. Headers
+ * MHD owns (Content-Length, Transfer-Encoding, Connection) are not forwarded; a value
+ * with CR or LF is dropped, never sent (P13). Also the error answers the engine itself
+ * gives, as Go's net/http words them. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,17 +49,36 @@ enum MHD_Result eng_respond_error(eng_req *q, struct MHD_Connection *mc, int sta
     return ret;
 }
 
+/* cc_resp_body_ready(): the async body has news (possibly from inside its own read) */
+static void on_body_ready(cc_req *r)
+{
+    eng_req *q = r->engine;
+    q->body_kick = true;
+    if (q->suspended && q->susp_why == ENG_SUSP_BODY)
+        eng_resume(q);
+}
+
 static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     eng_req *q = cls;
     cc_body *b = q->req.resp.body;
     (void)pos;
-    if (!b || !b->read)
+    if (q->client_gone || !b || !b->read)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    q->body_kick = false;
     ssize_t n = b->read(b, buf, max);
     if (n > 0) {
         q->written += n;
         return n;
+    }
+    if (n == CC_EAGAIN && b->async) {
+        /* nothing yet: suspend (returning 0 alone would spin, P4) until the producer
+         * calls cc_resp_body_ready; news that came during the read resumes at once */
+        atomic_fetch_add(&eng_stat_body_waits, 1);
+        eng_suspend(q, ENG_SUSP_BODY);
+        if (q->body_kick)
+            eng_resume(q);
+        return 0;
     }
     return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
 }
@@ -148,6 +169,8 @@ static struct MHD_Response *make_body(eng_req *q, bool no_body)
     }
     if (b->read) {
         q->counted_body = true;
+        if (b->async)
+            r->resp.on_body_ready = on_body_ready;
         if (b->len >= 0)
             return MHD_create_response_from_callback((uint64_t)b->len, READER_BLOCK, body_reader, q,
                                                      NULL);
@@ -173,8 +196,9 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
     int status = r->resp.status ? r->resp.status : 200;
     if (status < 100 || status > 999)
         status = 500;
+    bool upgrade = status == 101 && r->resp.upgrade;
     bool no_body = q->head || status < 200 || status == 204 || status == 304;
-    struct MHD_Response *mr = make_body(q, no_body);
+    struct MHD_Response *mr = upgrade ? eng_upgrade_response(q) : make_body(q, no_body);
     if (!mr) {
         cc_log(CC_LOG_ERROR, "http.engine", NULL, "cannot create the response for %s %s", r->method,
                r->target);
@@ -182,7 +206,7 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
     }
     if (no_body)
         q->resp_size = 0;
-    bool close = r->resp.close || (q->c && q->c->closing);
+    bool close = !upgrade && (r->resp.close || (q->c && q->c->closing));
     for (size_t i = 0; i < r->resp.headers.n; i++) {
         const cc_header *h = &r->resp.headers.v[i];
         size_t nl = valid_name(h->name);
@@ -200,7 +224,8 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
             (nl == 17 && strcasecmp(h->name, "Transfer-Encoding") == 0))
             continue; /* MHD frames the body itself */
         if (nl == 10 && strcasecmp(h->name, "Connection") == 0) {
-            close |= has_close_token(v);
+            /* an upgrade's "Connection: Upgrade" comes from MHD (P13) */
+            close |= !upgrade && has_close_token(v);
             continue;
         }
         /* MHD refuses empty values; a single space puts "Name: " on the wire, which is
@@ -210,6 +235,8 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
     }
     if (close && MHD_add_response_header(mr, "Connection", "close") != MHD_YES)
         cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot add Connection: close");
+    if (upgrade)
+        q->upgrading = true;
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)status, mr);
     MHD_destroy_response(mr);
     if (ret != MHD_YES)

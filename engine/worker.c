@@ -2,7 +2,8 @@
  * A worker thread: one epoll loop that nests the MHD epoll fd of each of its listeners,
  * runs MHD after every wait (engine-notes.md 3.1 "ext"), enforces the read-header /
  * read-body / write deadlines MHD lacks (P10), adopts new plans (runtime swaps, new and
- * removed listeners) at the top of each turn, and drains removed listeners. */
+ * removed listeners) at the top of each turn, and drains removed listeners. The same loop
+ * carries the handlers' watches, timers and deferred calls (loop.c, core/loop.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "../core/log.h"
 #include "internal.h"
+#include "tls_hooks.h"
 
 /* How often a draining worker re-checks its connections. */
 #define DRAIN_POLL_MS 50
@@ -94,6 +96,8 @@ void eng_worker_wake(eng_worker *w)
 
 void eng_wl_free(eng_wl *wl)
 {
+    eng_tls_wl_free(wl); /* TLS connections and the TLS listening socket */
+    eng_upgrade_drain(wl, true);
     eng_async_release_all(wl);
     if (wl->d) {
         /* closes every connection (completion callbacks run here) and, unless the
@@ -128,6 +132,7 @@ static void start_drain(eng_wl *wl)
     if (wl->draining)
         return;
     wl->draining = true;
+    eng_tls_wl_drain(wl); /* the TLS front stops accepting */
     if (wl->d && wl->lfd >= 0) {
         MHD_socket s = MHD_quiesce_daemon(wl->d);
         if (s != MHD_INVALID_SOCKET)
@@ -136,6 +141,8 @@ static void start_drain(eng_wl *wl)
     }
     for (eng_conn *c = wl->conns; c; c = c->next)
         c->closing = true;
+    /* upgraded streams would hold the listener forever: end them */
+    eng_upgrade_drain(wl, false);
 }
 
 static void adopt(eng_worker *w, eng_wl *wl)
@@ -211,6 +218,11 @@ static void drain_step(eng_worker *w)
     }
 }
 
+static uint64_t ms_until(uint64_t now, uint64_t at)
+{
+    return at > now ? (at - now + 999999) / 1000000 : 0;
+}
+
 static int wait_ms(eng_worker *w)
 {
     uint64_t best = UINT64_MAX;
@@ -218,6 +230,8 @@ static int wait_ms(eng_worker *w)
     for (eng_wl *wl = w->wls; wl; wl = wl->next) {
         MHD_UNSIGNED_LONG_LONG ms;
         wl->due_at = UINT64_MAX;
+        if (wl->ready)
+            best = 0;
         if (MHD_get_timeout(wl->d, &ms) == MHD_YES) {
             uint64_t d = (uint64_t)ms;
             wl->due_at = w->now + d * 1000000u;
@@ -226,15 +240,23 @@ static int wait_ms(eng_worker *w)
         }
         draining |= wl->draining;
     }
+    if (eng_worker_has_work(w) || eng_loop_pending(w->loop))
+        best = 0;
     if (w->t_head) {
-        uint64_t d = w->t_head->at > w->now ? (w->t_head->at - w->now + 999999) / 1000000 : 0;
+        uint64_t d = ms_until(w->now, w->t_head->at);
+        if (d < best)
+            best = d;
+    }
+    uint64_t lt = eng_loop_next_at(w->loop);
+    if (lt != UINT64_MAX) {
+        uint64_t d = ms_until(w->now, lt);
         if (d < best)
             best = d;
     }
     if (draining && best > DRAIN_POLL_MS)
         best = DRAIN_POLL_MS;
     if (w->stopping && w->force_at) {
-        uint64_t d = w->force_at > w->now ? (w->force_at - w->now + 999999) / 1000000 : 0;
+        uint64_t d = ms_until(w->now, w->force_at);
         if (d < best)
             best = d;
     }
@@ -243,13 +265,21 @@ static int wait_ms(eng_worker *w)
     return best > INT_MAX ? INT_MAX : (int)best;
 }
 
+static void set_now(eng_worker *w)
+{
+    w->now = cc_now_mono_ns();
+    eng_loop_set_now(w->loop, w->now);
+}
+
 void *eng_worker_main(void *arg)
 {
     eng_worker *w = arg;
     cc_engine *e = w->e;
     struct epoll_event evs[64];
+    w->loop = eng_loop_new(w->epfd);
+    eng_loop_enter(w->loop);
     for (;;) {
-        w->now = cc_now_mono_ns();
+        set_now(w);
         if (atomic_load(&e->gen) != w->gen_seen)
             apply_plan(w);
         drain_step(w);
@@ -261,26 +291,39 @@ void *eng_worker_main(void *arg)
                 cc_log(CC_LOG_ERROR, "http.engine", NULL, "epoll_wait: %s", strerror(errno));
             n = 0;
         }
-        w->now = cc_now_mono_ns();
+        set_now(w);
+        eng_loop_batch(w->loop, true);
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == w) {
+            void *p = evs[i].data.ptr;
+            if (p == w) {
                 uint64_t v;
                 ssize_t r = read(w->evfd, &v, sizeof(v));
                 (void)r;
+            } else if (((eng_ep *)p)->kind == ENG_EP_IO) {
+                eng_loop_dispatch(w->loop, p, evs[i].events);
             } else {
-                ((eng_wl *)evs[i].data.ptr)->ready = true;
+                ((eng_wl *)p)->ready = true;
             }
         }
+        eng_loop_batch(w->loop, false);
+        eng_loop_run_defers(w->loop);
         /* offloaded work that finished: continue those requests here (this may resume
          * connections, which marks their listener ready for the MHD_run below) */
         eng_worker_run_posts(w);
+        eng_worker_run_work(w);
         for (eng_wl *wl = w->wls; wl; wl = wl->next) {
             if (wl->ready || w->now >= wl->due_at) {
                 wl->ready = false;
                 MHD_run(wl->d);
             }
         }
+        eng_loop_run_defers(w->loop);
+        eng_worker_run_work(w);
         run_timers(w);
+        eng_loop_run_timers(w->loop);
+        eng_loop_run_defers(w->loop);
+        eng_worker_run_work(w);
     }
+    eng_worker_exit(w);
     return NULL;
 }

@@ -4,7 +4,8 @@
  * in a streaming body that pulls the inner body (memory, a file range by pread, or
  * another stream) through one fixed-size buffer, so a response of any size needs the
  * same memory. Streaming inner bodies are flushed after every chunk: their next chunk
- * may be slow to come (a proxied event stream) and the client must not wait for it. */
+ * may be slow to come (a proxied event stream) and the client must not wait for it; an
+ * async inner body's CC_EAGAIN is passed on once what it gave so far is handed over. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,10 @@ typedef struct zbody {
     const unsigned char *in;
     size_t in_n;
     bool eof, finished, closed;
+    /* the last step stopped with output still to come (the caller's buffer was full):
+     * the same operation must be repeated on the same input before new input is pulled
+     * (brotli fails a flush whose input changes mid-way) */
+    bool pending;
 } zbody;
 
 void cc_enc_body_release(cc_body *b)
@@ -72,6 +77,8 @@ static ssize_t pull(zbody *z)
     }
     default:
         n = b->read ? b->read(b, (char *)z->buf, IN_BUF) : 0;
+        if (n == CC_EAGAIN)
+            return CC_EAGAIN; /* an async source (a proxied stream) has nothing yet */
         if (n < 0)
             return CC_ERR;
         z->in = z->buf;
@@ -93,8 +100,14 @@ static ssize_t zbody_read(cc_body *b, char *buf, size_t cap)
     unsigned char *out = (unsigned char *)buf;
     size_t out_n = cap;
     for (;;) {
-        if (z->in_n == 0 && !z->eof) {
+        if (z->in_n == 0 && !z->eof && !z->pending) {
             ssize_t n = pull(z);
+            if (n == CC_EAGAIN) {
+                /* everything pulled so far was flushed: hand it over, or wait */
+                if (out_n < cap)
+                    break;
+                return CC_EAGAIN;
+            }
             if (n < 0)
                 return CC_ERR;
             z->eof = n == 0;
@@ -105,6 +118,7 @@ static ssize_t zbody_read(cc_body *b, char *buf, size_t cap)
         int rc = cc_enc_stream_step(z->st, op, &z->in, &z->in_n, &out, &out_n);
         if (rc < 0)
             return CC_ERR;
+        z->pending = rc == 0;
         if (rc == 0)
             break; /* the caller's buffer is full */
         if (op == CC_ENC_OP_FINISH) {
@@ -157,6 +171,7 @@ cc_body *cc_enc_body_wrap(cc_arena *a, const cc_enc_cfg *c, cc_body *inner, cons
         z->buf = cc_arena_alloc(a, IN_BUF);
     z->body.fd = -1;
     z->body.len = -1;
+    z->body.async = inner->async;
     z->body.read = zbody_read;
     z->body.close = zbody_close;
     z->body.ctx = z;
@@ -218,6 +233,7 @@ cc_body *cc_enc_body_replay(cc_arena *a, cc_body *inner, const char *prefix, siz
     rp->n = prefix_n;
     rp->body.fd = -1;
     rp->body.len = -1;
+    rp->body.async = inner->async; /* the inner source's CC_EAGAIN passes through */
     rp->body.read = replay_read;
     rp->body.close = replay_close;
     rp->body.ctx = rp;

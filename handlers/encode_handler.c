@@ -486,17 +486,27 @@ static int encode_filter(cc_req *r, void *vctx)
     if (streaming && ((len < 0 && !is_sse(ct)) || !ct || !ct[0])) {
         peek = cc_arena_alloc(r->arena, PEEK_LEN);
         ssize_t n = b->read ? b->read(b, peek, PEEK_LEN) : 0;
-        if (n < 0)
+        if (n == CC_EAGAIN) {
+            /* an async stream (proxied) whose first bytes are not in yet: its length is
+             * unknown, so it is compressed when its type says so; with no type there is
+             * nothing to sniff, and it goes out as it is */
+            if (!ct || !ct[0])
+                return CC_OK;
+            n = 0;
+            peek_n = 0;
+        } else if (n < 0) {
             return CC_ERR;
-        if (n == 0) {
+        } else if (n == 0) {
             cc_enc_body_release(b);
             resp->body = NULL;
             return CC_OK;
         }
-        peek_n = (size_t)n;
-        if (len < 0)
-            len = (int64_t)peek_n;
-        resp->body = cc_enc_body_replay(r->arena, b, peek, peek_n);
+        if (n > 0) {
+            peek_n = (size_t)n;
+            if (len < 0)
+                len = (int64_t)peek_n;
+            resp->body = cc_enc_body_replay(r->arena, b, peek, peek_n);
+        }
     }
     if (len >= 0 && len <= h->min_len)
         return CC_OK; /* Caddy compresses only bodies longer than minimum_length */

@@ -24,7 +24,8 @@ const cc_module *const cc_handler_modules[] = {
  * `const cc_handler_type cc_ht_<name>`, in lists per area like MODULES_* above. */
 #define HANDLER_TYPES_BASIC(X) X(static_response) X(rewrite) X(headers) X(request_body) X(vars) X(error) X(subroute) X(invoke) X(encode)
 #define HANDLER_TYPES_FILES(X) X(file_server) X(authentication) X(rate_limit)
-#define HANDLER_TYPES(X) HANDLER_TYPES_BASIC(X) HANDLER_TYPES_FILES(X)
+#define HANDLER_TYPES_PROXY(X) X(reverse_proxy) X(copy_response) X(copy_response_headers)
+#define HANDLER_TYPES(X) HANDLER_TYPES_BASIC(X) HANDLER_TYPES_FILES(X) HANDLER_TYPES_PROXY(X)
 
 #define DECLARE_TYPE(name) extern const cc_handler_type cc_ht_##name;
 #define TYPE_ENTRY(name) &cc_ht_##name,

@@ -106,7 +106,8 @@ typedef struct req_body {
 } req_body;
 
 /* A streaming body read through a limit: reading past it fails, as Go's
- * http.MaxBytesReader does. */
+ * http.MaxBytesReader does. An async source's CC_EAGAIN passes through (the engine's
+ * cc_req_body_ready still reaches whoever waits on the request). */
 typedef struct limited {
     cc_body body;
     cc_body *inner;
@@ -175,6 +176,7 @@ static int rb_handle(cc_handler *hh, cc_req *r, cc_next *next)
         l->body.fd = -1;
         l->body.len = -1;
         l->body.read = limited_read;
+        l->body.async = l->inner->async;
         l->body.close = limited_close;
         l->body.ctx = l;
         r->body = &l->body;

@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libc6-dev
     libjansson-dev libmicrohttpd-dev libwolfssl-dev libcurl4-openssl-dev
     libbrotli-dev libzstd-dev zlib1g-dev libsqlite3-dev libcrypt-dev)
-test_pkgs=(clang clang-format libclang-rt-14-dev curl python3 wrk zstd brotli)
+test_pkgs=(clang clang-format libclang-rt-14-dev curl python3 wrk zstd brotli jq node-ws openssl pebble testssl.sh)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -235,10 +235,12 @@ static void test_bodies(void)
           "Connection: close\r\n\r\nok");
     T_HAS(resp, "|ok");
 
-    /* beyond the engine's body cap: 413 without reading it into memory */
+    /* a huge body streams (no engine cap): the handler answers at once without it, and
+     * the connection closes rather than receive 100 GB (engine/reqbody.c) */
     xfers(P1, "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n");
-    T_OK(strncmp(resp, "HTTP/1.1 413", 12) == 0, "413: %.30s", resp);
-    T_OK(closed, "413 closes");
+    T_OK(strncmp(resp, "HTTP/1.1 200", 12) == 0, "huge body answered: %.30s", resp);
+    T_HAS(resp, "Connection: close\r\n");
+    T_OK(closed, "huge unread body closes");
 
     /* a big file through sendfile */
     const size_t big = 5u << 20;
@@ -497,17 +499,17 @@ static void test_swap(cc_engine *e)
     xfers(P1, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     T_HAS(resp, "two");
 
-    /* an HTTPS site is refused, naming the site */
+    /* an HTTPS site gets the TLS front on its port: plain HTTP there is not answered
+     * (tests/integration/tls.sh covers the front itself) */
     snprintf(src, sizeof(src), "{\n\tadmin off\n}\nexample.com:%d {\n\trespond \"tls\"\n}\n", P1);
     rt = load(src, &err);
     T_OK(rt != NULL, "load tls: %s", err.msg);
     if (rt) {
         cc_err_clear(&err);
-        T_INT(cc_engine_swap(e, rt, &err), CC_ERR);
-        T_HAS(err.msg, "server srv0, listening on :");
-        T_HAS(err.msg, "HTTPS site example.com");
-        T_HAS(err.msg, "needs the TLS front, which is not built yet");
+        T_INT(cc_engine_swap(e, rt, &err), CC_OK);
         cc_runtime_unref(rt);
+        xfers(P1, "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
+        T_OK(strstr(resp, "HTTP/1.1") == NULL, "plain HTTP on a TLS port: %s", resp);
     }
 
     /* move to a new port */
