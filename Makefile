@@ -78,10 +78,12 @@ asan: deps-test
 # libFuzzer over lexer + parser + adapter + formatter (clang).
 FUZZ_BIN = $(BUILD)/fuzz/fuzz_caddyfile
 fuzz-build: $(FUZZ_BIN)
-$(FUZZ_BIN): tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS)
+# handlers reach the worker loop (engine/loop.c), so the whole library is linked
+FUZZ_SRCS = $(LIB_SRCS) $(wildcard engine/*.c storage/*.c certmagic/*.c)
+$(FUZZ_BIN): tests/fuzz/fuzz_caddyfile.c $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -I. -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(LIB_SRCS) -lcurl -lcrypt -lpthread -lm -lz -lzstd -lbrotlienc
+	    -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_caddyfile.c $(FUZZ_SRCS) $(LIBS)
 
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_BIN) $${FUZZ_SECONDS:-60}

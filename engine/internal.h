@@ -325,6 +325,8 @@ void eng_upgrade_done(eng_req *q, enum MHD_RequestTerminationCode toe);
 /* Ends the upgraded streams of wl: asks their handlers (upgrade_abort), or closes them
  * when force is set. */
 void eng_upgrade_drain(eng_wl *wl, bool force);
+/* A kept listener now serves rt: ends the upgraded streams of older runtimes (reload). */
+void eng_upgrade_retire(eng_wl *wl, const cc_runtime *rt);
 /* Lingering close after an early answer (mhd_glue.c): keeps reading the socket a while. */
 typedef struct eng_linger eng_linger;
 void eng_linger_start(eng_worker *w, int fd);

@@ -121,6 +121,25 @@ void eng_upgrade_drain(eng_wl *wl, bool force)
     }
 }
 
+void eng_upgrade_retire(eng_wl *wl, const cc_runtime *rt)
+{
+    /* a reload unloads the config these streams were proxied under: Caddy ends them
+     * then (after stream_close_delay, which the handler's upgrade_abort honours) */
+    for (eng_req *q = wl->upgraded, *next; q; q = next) {
+        next = q->upg_next;
+        if (q->rt == rt || q->upgrade_aborted)
+            continue;
+        cc_resp *rs = &q->req.resp;
+        q->upgrade_aborted = true;
+        if (rs->upgrade_abort) {
+            rs->upgrade_abort(&q->req, rs->upgrade_ctx);
+            next = wl->upgraded; /* the callback may have closed any stream: restart */
+        } else {
+            closer(&q->req);
+        }
+    }
+}
+
 /* ---- lingering close ---- */
 
 struct eng_linger {

@@ -173,9 +173,10 @@ static void apply_plan(eng_worker *w)
                 if (!p->v[i].fresh && p->v[i].port == wl->port && p->v[i].pool == wl->pool &&
                     strcmp(p->v[i].host, wl->host) == 0)
                     keep = &p->v[i];
-            if (keep)
+            if (keep) {
                 eng_wl_set_server(wl, p->rt, keep->srv);
-            else
+                eng_upgrade_retire(wl, p->rt);
+            } else
                 start_drain(wl);
         }
         for (size_t i = 0; i < p->n; i++) {
