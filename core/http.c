@@ -419,3 +419,37 @@ void cc_req_upgrade_close(cc_req *r)
     if (upgrade_closer)
         upgrade_closer(r);
 }
+
+/* ---- header value helpers shared by the engine and the proxy ---- */
+
+int64_t cc_http_parse_length(const char *v)
+{
+    if (!v || !*v)
+        return -1;
+    int64_t n = 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || n > (INT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*v - '0');
+    }
+    return n;
+}
+
+bool cc_http_list_has(const char *v, const char *tok)
+{
+    size_t tn = strlen(tok);
+    while (v && *v) {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        const char *e = v;
+        while (*e && *e != ',')
+            e++;
+        const char *end = e;
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - v) == tn && strncasecmp(v, tok, tn) == 0)
+            return true;
+        v = e;
+    }
+    return false;
+}

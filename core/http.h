@@ -255,6 +255,13 @@ void cc_resp_add_filter(cc_req *r, cc_resp_filter_fn fn, void *ctx);
  * NULL. */
 void cc_resp_set_text(cc_req *r, int status, const char *content_type, const char *body,
                       size_t len);
+/** A Content-Length value: decimal digits only, no sign or space; -1 when invalid or
+ * beyond int64. */
+int64_t cc_http_parse_length(const char *v);
+/** True when the comma-separated header value v holds token tok (case-insensitive,
+ * spaces trimmed; Go's httpguts.HeaderValuesContainsToken for one value). NULL v: false. */
+bool cc_http_list_has(const char *v, const char *tok);
+
 /** Standard reason phrase ("Not Found"), "" for unknown codes. */
 const char *cc_http_status_text(int status);
 /** Nanoseconds of CLOCK_MONOTONIC. */

@@ -105,43 +105,13 @@ static size_t valid_name(const char *s)
     return (size_t)(p - s);
 }
 
-static bool has_close_token(const char *v)
-{
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        const char *e = v;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if (t - v == 5 && strncasecmp(v, "close", 5) == 0)
-            return true;
-        v = e;
-    }
-    return false;
-}
-
-static int64_t digits(const char *v)
-{
-    if (!v || !*v)
-        return -1;
-    int64_t n = 0;
-    for (; *v; v++) {
-        if (*v < '0' || *v > '9' || n > (INT64_MAX - 9) / 10)
-            return -1;
-        n = n * 10 + (*v - '0');
-    }
-    return n;
-}
-
 static struct MHD_Response *make_body(eng_req *q, bool no_body)
 {
     cc_req *r = &q->req;
     cc_body *b = r->resp.body;
     if (!b) {
-        int64_t cl = q->head ? digits(cc_headers_get(&r->resp.headers, "Content-Length")) : -1;
+        int64_t cl =
+            q->head ? cc_http_parse_length(cc_headers_get(&r->resp.headers, "Content-Length")) : -1;
         if (cl > 0)
             return MHD_create_response_from_callback((uint64_t)cl, READER_BLOCK, no_reader, q,
                                                      NULL);
@@ -225,7 +195,7 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
             continue; /* MHD frames the body itself */
         if (nl == 10 && strcasecmp(h->name, "Connection") == 0) {
             /* an upgrade's "Connection: Upgrade" comes from MHD (P13) */
-            close |= !upgrade && has_close_token(v);
+            close |= !upgrade && cc_http_list_has(v, "close");
             continue;
         }
         /* MHD refuses empty values; a single space puts "Name: " on the wire, which is

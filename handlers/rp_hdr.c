@@ -98,31 +98,10 @@ static const char *canon(cc_arena *a, const char *name)
     return name;
 }
 
-/* True when the comma-separated list v holds tok (case-insensitive, spaces trimmed):
- * httpguts.HeaderValuesContainsToken for one value. */
-static bool list_has(const char *v, const char *tok, size_t tn)
-{
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        const char *e = v;
-        while (*e && *e != ',')
-            e++;
-        const char *end = e;
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if ((size_t)(end - v) == tn && strncasecmp(v, tok, tn) == 0)
-            return true;
-        v = e;
-    }
-    return false;
-}
-
 static bool values_have(const cc_headers *h, const char *name, const char *tok)
 {
-    size_t tn = strlen(tok);
     for (size_t i = 0; i < h->n; i++)
-        if (strcasecmp(h->v[i].name, name) == 0 && list_has(h->v[i].value, tok, tn))
+        if (strcasecmp(h->v[i].name, name) == 0 && cc_http_list_has(h->v[i].value, tok))
             return true;
     return false;
 }

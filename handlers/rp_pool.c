@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../caddyfile/units.h"
+#include "cfgval.h"
 #include "../core/log.h"
 
 /* ---- clock ---- */
@@ -256,68 +257,16 @@ cc_cfg *cc_rp_pools_json(cc_arena *a)
 
 /* ---- provisioning ---- */
 
-static int bad(cc_err *err, const cc_cfg *at, const cc_cfg *fallback, const char *fmt,
-               const char *what)
-{
-    const cc_cfg *n = at ? at : fallback;
-    return cc_err_setat(err, n ? n->file : NULL, n ? n->line : 0, fmt, what);
-}
-
-/* An integer field (JSON number); absent = *out unchanged. */
-static int get_int(const cc_cfg *obj, const char *key, int64_t *out, cc_err *err)
-{
-    const cc_cfg *v = cc_cfg_get(obj, key);
-    if (!v || v->type == CC_CFG_NULL)
-        return CC_OK;
-    if (v->type == CC_CFG_INT)
-        *out = v->i;
-    else if (v->type == CC_CFG_NUM && v->d == (double)(int64_t)v->d)
-        *out = (int64_t)v->d;
-    else
-        return bad(err, v, obj, "json: cannot unmarshal %s into an integer", key);
-    return CC_OK;
-}
-
-/* A caddy.Duration: integer nanoseconds or a duration string ("10s", "1d"). */
-static int get_dur(const cc_cfg *obj, const char *key, int64_t *out, cc_err *err)
-{
-    const cc_cfg *v = cc_cfg_get(obj, key);
-    if (v && v->type == CC_CFG_STR) {
-        char msg[256];
-        if (cc_cf_parse_duration_msg(v->s.p, out, msg, sizeof(msg)) != 0)
-            return bad(err, v, obj, "%s", msg);
-        return CC_OK;
-    }
-    return get_int(obj, key, out, err);
-}
-
-static int get_bool(const cc_cfg *obj, const char *key, bool *out, cc_err *err)
-{
-    const cc_cfg *v = cc_cfg_get(obj, key);
-    if (!v || v->type == CC_CFG_NULL)
-        return CC_OK;
-    if (v->type != CC_CFG_BOOL)
-        return bad(err, v, obj, "json: cannot unmarshal %s into a bool", key);
-    *out = v->b;
-    return CC_OK;
-}
-
-static const char *get_str(const cc_cfg *obj, const char *key)
-{
-    const char *s = cc_cfg_get_str(obj, key);
-    return s && *s ? s : NULL;
-}
-
 static int provision_passive(cc_rp_pool *p, cc_arena *a, const cc_cfg *ps, cc_err *err)
 {
     int64_t v = 0;
-    if (get_dur(ps, "fail_duration", &p->passive.fail_duration, err) ||
-        get_int(ps, "max_fails", &v, err))
+    if (cc_cfgv_dur(ps, "fail_duration", &p->passive.fail_duration, err) ||
+        cc_cfgv_int(ps, "max_fails", &v, err))
         return CC_ERR;
     p->passive.max_fails = v > 0 ? (int)v : 1;
     v = 0;
-    if (get_int(ps, "unhealthy_request_count", &v, err) ||
-        get_dur(ps, "unhealthy_latency", &p->passive.unhealthy_latency, err))
+    if (cc_cfgv_int(ps, "unhealthy_request_count", &v, err) ||
+        cc_cfgv_dur(ps, "unhealthy_latency", &p->passive.unhealthy_latency, err))
         return CC_ERR;
     p->passive.unhealthy_request_count = (int)v;
     const cc_cfg *us = cc_cfg_get(ps, "unhealthy_status");
@@ -327,8 +276,8 @@ static int provision_passive(cc_rp_pool *p, cc_arena *a, const cc_cfg *ps, cc_er
         for (size_t i = 0; i < n; i++) {
             const cc_cfg *c = cc_cfg_idx(us, i);
             if (c->type != CC_CFG_INT)
-                return bad(err, c, ps, "json: cannot unmarshal %s into an integer",
-                           "unhealthy_status");
+                return cc_cfgv_bad(err, c, ps, "json: cannot unmarshal %s into an integer",
+                                   "unhealthy_status");
             codes[i] = (int)c->i;
         }
         p->passive.unhealthy_status = codes;
@@ -342,15 +291,15 @@ static int provision_active(cc_rp_pool *p, cc_arena *a, const cc_cfg *ac, const 
                             cc_err *err)
 {
     cc_rp_active *x = &p->active;
-    const char *uri = get_str(ac, "uri"), *path = get_str(ac, "path");
+    const char *uri = cc_cfgv_str(ac, "uri"), *path = cc_cfgv_str(ac, "path");
     int64_t port = 0;
-    if (get_int(ac, "port", &port, err))
+    if (cc_cfgv_int(ac, "port", &port, err))
         return CC_ERR;
     x->port = (int)port;
     x->enabled = uri || path || port; /* health_upstream alone does not enable (Caddy) */
     if (!x->enabled)
         return CC_OK;
-    x->upstream = get_str(ac, "upstream");
+    x->upstream = cc_cfgv_str(ac, "upstream");
     if (x->upstream)
         x->port = 0; /* ignored when an upstream is given */
     if (uri) {
@@ -378,21 +327,23 @@ static int provision_active(cc_rp_pool *p, cc_arena *a, const cc_cfg *ac, const 
             for (size_t j = 0; j < cc_cfg_len(vals); j++) {
                 const cc_cfg *v = cc_cfg_idx(vals, j);
                 if (v->type != CC_CFG_STR)
-                    return bad(err, v, ac, "json: cannot unmarshal %s into a string", "headers");
+                    return cc_cfgv_bad(err, v, ac, "json: cannot unmarshal %s into a string",
+                                       "headers");
                 x->hdr_names[x->nhdrs] = hs->obj.k[i];
                 x->hdr_values[x->nhdrs++] = v->s.p;
             }
         }
     }
-    x->method = get_str(ac, "method");
+    x->method = cc_cfgv_str(ac, "method");
     if (!x->method)
         x->method = "GET";
-    x->body = get_str(ac, "body");
+    x->body = cc_cfgv_str(ac, "body");
     int64_t passes = 0, fails = 0, status = 0;
-    if (get_bool(ac, "follow_redirects", &x->follow_redirects, err) ||
-        get_dur(ac, "interval", &x->interval, err) || get_dur(ac, "timeout", &x->timeout, err) ||
-        get_int(ac, "passes", &passes, err) || get_int(ac, "fails", &fails, err) ||
-        get_int(ac, "max_size", &x->max_size, err) || get_int(ac, "expect_status", &status, err))
+    if (cc_cfgv_bool(ac, "follow_redirects", &x->follow_redirects, err) ||
+        cc_cfgv_dur(ac, "interval", &x->interval, err) ||
+        cc_cfgv_dur(ac, "timeout", &x->timeout, err) || cc_cfgv_int(ac, "passes", &passes, err) ||
+        cc_cfgv_int(ac, "fails", &fails, err) || cc_cfgv_int(ac, "max_size", &x->max_size, err) ||
+        cc_cfgv_int(ac, "expect_status", &status, err))
         return CC_ERR;
     if (x->interval <= 0)
         x->interval = 30LL * 1000000000;
@@ -401,7 +352,7 @@ static int provision_active(cc_rp_pool *p, cc_arena *a, const cc_cfg *ac, const 
     x->passes = passes < 1 ? 1 : (int)passes;
     x->fails = fails < 1 ? 1 : (int)fails;
     x->expect_status = (int)status;
-    const char *eb = get_str(ac, "expect_body");
+    const char *eb = cc_cfgv_str(ac, "expect_body");
     if (eb) {
         cc_err rerr = {0};
         x->expect_body = cc_regex_compile(a, eb, &rerr);
@@ -423,9 +374,9 @@ static int provision_active(cc_rp_pool *p, cc_arena *a, const cc_cfg *ac, const 
             if (e->type == CC_CFG_STR)
                 x->tls_except_ports[x->ntls_except_ports++] = e->s.p;
         }
-        if (get_bool(tls, "insecure_skip_verify", &x->tls_insecure, err))
+        if (cc_cfgv_bool(tls, "insecure_skip_verify", &x->tls_insecure, err))
             return CC_ERR;
-        x->tls_server_name = get_str(tls, "server_name");
+        x->tls_server_name = cc_cfgv_str(tls, "server_name");
     }
     return CC_OK;
 }
@@ -441,9 +392,9 @@ static int provision_lb(cc_rp_pool *p, cc_arena *a, const cc_cfg *lb, cc_err *er
                             "loading load balancing selection policy: %s", perr.msg);
     }
     int64_t retries = 0;
-    if (get_int(lb, "retries", &retries, err) ||
-        get_dur(lb, "try_duration", &p->try_duration, err) ||
-        get_dur(lb, "try_interval", &p->try_interval, err))
+    if (cc_cfgv_int(lb, "retries", &retries, err) ||
+        cc_cfgv_dur(lb, "try_duration", &p->try_duration, err) ||
+        cc_cfgv_dur(lb, "try_interval", &p->try_interval, err))
         return CC_ERR;
     p->retries = (int)retries;
     if (p->try_duration > 0 && p->try_interval == 0)
@@ -494,7 +445,7 @@ cc_rp_pool *cc_rp_pool_provision(cc_arena *a, const cc_cfg *handler, cc_err *err
         int64_t maxr = 0;
         if (!dial)
             dial = "";
-        if (get_int(u, "max_requests", &maxr, err))
+        if (cc_cfgv_int(u, "max_requests", &maxr, err))
             goto fail;
         cc_rp_upstream *up = cc_arena_alloc(a, sizeof(*up));
         up->dial = dial;

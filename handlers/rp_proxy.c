@@ -375,19 +375,6 @@ static bool hold_head(px_req *p)
     return p->resp_cl > 0 && p->resp_cl <= (int64_t)PX_RING_SIZE && p->rx_total < p->resp_cl;
 }
 
-static int64_t parse_cl(const char *v)
-{
-    if (!v || !*v)
-        return -1;
-    int64_t n = 0;
-    for (; *v; v++) {
-        if (*v < '0' || *v > '9' || n > (INT64_MAX - 9) / 10)
-            return -1;
-        n = n * 10 + (*v - '0');
-    }
-    return n;
-}
-
 static void hand_over(px_req *p)
 {
     bool retry = false;
@@ -450,7 +437,7 @@ void px_attend(px_req *p)
         if (!p->head_done)
             return;
         if (p->st == PX_XFER)
-            p->resp_cl = parse_cl(cc_headers_get(&p->rh, "Content-Length"));
+            p->resp_cl = cc_http_parse_length(cc_headers_get(&p->rh, "Content-Length"));
         if (hold_head(p)) {
             p->st = PX_HEAD;
             return;

@@ -9,59 +9,9 @@
 #include <string.h>
 
 #include "../caddyfile/units.h"
+#include "cfgval.h"
 #include "../core/log.h"
 #include "rp_proxy.h"
-
-static int bad(cc_err *err, const cc_cfg *at, const cc_cfg *fallback, const char *fmt,
-               const char *what)
-{
-    const cc_cfg *n = at ? at : fallback;
-    return cc_err_setat(err, n ? n->file : NULL, n ? n->line : 0, fmt, what);
-}
-
-static int get_int(const cc_cfg *obj, const char *key, int64_t *out, cc_err *err)
-{
-    const cc_cfg *v = cc_cfg_get(obj, key);
-    if (!v || v->type == CC_CFG_NULL)
-        return CC_OK;
-    if (v->type == CC_CFG_INT)
-        *out = v->i;
-    else if (v->type == CC_CFG_NUM && v->d == (double)(int64_t)v->d)
-        *out = (int64_t)v->d;
-    else
-        return bad(err, v, obj, "json: cannot unmarshal %s into an integer", key);
-    return CC_OK;
-}
-
-/* A caddy.Duration: integer nanoseconds or a duration string. */
-static int get_dur(const cc_cfg *obj, const char *key, int64_t *out, cc_err *err)
-{
-    const cc_cfg *v = cc_cfg_get(obj, key);
-    if (v && v->type == CC_CFG_STR) {
-        char msg[256];
-        if (cc_cf_parse_duration_msg(v->s.p, out, msg, sizeof(msg)) != 0)
-            return bad(err, v, obj, "%s", msg);
-        return CC_OK;
-    }
-    return get_int(obj, key, out, err);
-}
-
-static int get_bool(const cc_cfg *obj, const char *key, bool *out, cc_err *err)
-{
-    const cc_cfg *v = cc_cfg_get(obj, key);
-    if (!v || v->type == CC_CFG_NULL)
-        return CC_OK;
-    if (v->type != CC_CFG_BOOL)
-        return bad(err, v, obj, "json: cannot unmarshal %s into a bool", key);
-    *out = v->b;
-    return CC_OK;
-}
-
-static const char *get_str(const cc_cfg *obj, const char *key)
-{
-    const char *s = cc_cfg_get_str(obj, key);
-    return s && *s ? s : NULL;
-}
 
 static long to_ms(int64_t ns)
 {
@@ -132,7 +82,7 @@ static int provision_ca(cc_arena *a, px_tr *tr, const cc_cfg *tls, cc_err *err)
     const cc_cfg *ca = cc_cfg_get(tls, "ca");
     if (!ca || ca->type != CC_CFG_OBJ)
         return CC_OK;
-    const char *prov = get_str(ca, "provider");
+    const char *prov = cc_cfgv_str(ca, "provider");
     if (prov && strcmp(prov, "file") == 0) {
         const cc_cfg *pf = cc_cfg_get(ca, "pem_files");
         for (size_t i = 0; i < cc_cfg_len(pf); i++) {
@@ -159,10 +109,10 @@ static int provision_ca(cc_arena *a, px_tr *tr, const cc_cfg *tls, cc_err *err)
     }
     if (prov && strcmp(prov, "system") == 0)
         return CC_OK;
-    return bad(err, cc_cfg_get(ca, "provider"), ca,
-               "tls trust pool provider '%s' is not supported by caddy-c's proxy transport "
-               "(use file, inline or system)",
-               prov ? prov : "");
+    return cc_cfgv_bad(err, cc_cfg_get(ca, "provider"), ca,
+                       "tls trust pool provider '%s' is not supported by caddy-c's proxy transport "
+                       "(use file, inline or system)",
+                       prov ? prov : "");
 }
 
 static const char *curve_name(const char *c)
@@ -182,26 +132,26 @@ static const char *curve_name(const char *c)
 static int provision_tls(cc_arena *a, px_tr *tr, const cc_cfg *tls, cc_err *err)
 {
     tr->tls = true;
-    if (get_bool(tls, "insecure_skip_verify", &tr->tls_insecure, err))
+    if (cc_cfgv_bool(tls, "insecure_skip_verify", &tr->tls_insecure, err))
         return CC_ERR;
-    const char *sn = get_str(tls, "server_name");
+    const char *sn = cc_cfgv_str(tls, "server_name");
     if (sn)
         tr->server_name = cc_tmpl_compile(a, sn);
     if (provision_ca(a, tr, tls, err))
         return CC_ERR;
-    tr->client_cert = get_str(tls, "client_certificate_file");
-    tr->client_key = get_str(tls, "client_certificate_key_file");
-    if (get_str(tls, "client_certificate_automate"))
-        return bad(err, cc_cfg_get(tls, "client_certificate_automate"), tls,
-                   "%sclient_certificate_automate is not supported by caddy-c's proxy transport",
-                   "");
+    tr->client_cert = cc_cfgv_str(tls, "client_certificate_file");
+    tr->client_key = cc_cfgv_str(tls, "client_certificate_key_file");
+    if (cc_cfgv_str(tls, "client_certificate_automate"))
+        return cc_cfgv_bad(
+            err, cc_cfg_get(tls, "client_certificate_automate"), tls,
+            "%sclient_certificate_automate is not supported by caddy-c's proxy transport", "");
     const cc_cfg *curves = cc_cfg_get(tls, "curves");
     for (size_t i = 0; i < cc_cfg_len(curves); i++) {
         const cc_cfg *c = cc_cfg_idx(curves, i);
         const char *n = c->type == CC_CFG_STR ? curve_name(c->s.p) : NULL;
         if (!n)
-            return bad(err, c, tls, "invalid curve name: %s",
-                       c->type == CC_CFG_STR ? c->s.p : "(not a string)");
+            return cc_cfgv_bad(err, c, tls, "invalid curve name: %s",
+                               c->type == CC_CFG_STR ? c->s.p : "(not a string)");
         tr->curves = tr->curves ? cc_arena_printf(a, "%s:%s", tr->curves, n) : n;
     }
     const cc_cfg *ex = cc_cfg_get(tls, "except_ports");
@@ -214,12 +164,12 @@ static int provision_tls(cc_arena *a, px_tr *tr, const cc_cfg *tls, cc_err *err)
                 tr->except_ports[tr->nexcept++] = e->s.p;
         }
     }
-    const char *reneg = get_str(tls, "renegotiation");
+    const char *reneg = cc_cfgv_str(tls, "renegotiation");
     if (reneg && strcmp(reneg, "never") && strcmp(reneg, "once") && strcmp(reneg, "freely"))
-        return bad(err, cc_cfg_get(tls, "renegotiation"), tls,
-                   "invalid TLS renegotiation level: %s", reneg);
+        return cc_cfgv_bad(err, cc_cfg_get(tls, "renegotiation"), tls,
+                           "invalid TLS renegotiation level: %s", reneg);
     int64_t hs = 0;
-    if (get_dur(tls, "handshake_timeout", &hs, err))
+    if (cc_cfgv_dur(tls, "handshake_timeout", &hs, err))
         return CC_ERR;
     /* curl's connect timeout covers the TCP dial and the TLS handshake */
     if (hs > 0)
@@ -240,9 +190,9 @@ static int provision_versions(px_tr *tr, const cc_cfg *vs, cc_err *err)
         else if (strcmp(s, "h2c") == 0)
             h2c = true;
         else if (strcmp(s, "3") == 0)
-            return bad(err, v, vs, "%sHTTP/3 upstreams are not supported by caddy-c", "");
+            return cc_cfgv_bad(err, v, vs, "%sHTTP/3 upstreams are not supported by caddy-c", "");
         else
-            return bad(err, v, vs, "unsupported HTTP version: %s", s);
+            return cc_cfgv_bad(err, v, vs, "unsupported HTTP version: %s", s);
     }
     tr->h2c = h2c;
     /* HTTP/2 is negotiated with ALPN on TLS when asked for explicitly; plain-text
@@ -262,52 +212,53 @@ int px_tr_provision(cc_arena *a, const cc_cfg *t, px_tr *tr, px_key *key, cc_err
     int64_t max_idle = 0, per_host = 0, max_conns = 0, rbuf = 0, wbuf = 0;
     bool ka_enabled = true;
     if (t && t->type == CC_CFG_OBJ) {
-        const char *proto = get_str(t, "protocol");
+        const char *proto = cc_cfgv_str(t, "protocol");
         if (proto && strcmp(proto, "http") != 0)
-            return bad(err, cc_cfg_get(t, "protocol"), t,
-                       "transport %s is not supported by caddy-c", proto);
-        if (get_dur(t, "dial_timeout", &dial, err) ||
-            get_dur(t, "dial_fallback_delay", &fallback, err) ||
-            get_dur(t, "response_header_timeout", &tr->hdr_ns, err) ||
-            get_dur(t, "read_timeout", &tr->read_ns, err) ||
-            get_dur(t, "write_timeout", &tr->write_ns, err) ||
-            get_int(t, "max_conns_per_host", &max_conns, err) ||
-            get_int(t, "read_buffer_size", &rbuf, err) ||
-            get_int(t, "write_buffer_size", &wbuf, err) ||
-            get_int(t, "max_response_header_size", &tr->max_header, err))
+            return cc_cfgv_bad(err, cc_cfg_get(t, "protocol"), t,
+                               "transport %s is not supported by caddy-c", proto);
+        if (cc_cfgv_dur(t, "dial_timeout", &dial, err) ||
+            cc_cfgv_dur(t, "dial_fallback_delay", &fallback, err) ||
+            cc_cfgv_dur(t, "response_header_timeout", &tr->hdr_ns, err) ||
+            cc_cfgv_dur(t, "read_timeout", &tr->read_ns, err) ||
+            cc_cfgv_dur(t, "write_timeout", &tr->write_ns, err) ||
+            cc_cfgv_int(t, "max_conns_per_host", &max_conns, err) ||
+            cc_cfgv_int(t, "read_buffer_size", &rbuf, err) ||
+            cc_cfgv_int(t, "write_buffer_size", &wbuf, err) ||
+            cc_cfgv_int(t, "max_response_header_size", &tr->max_header, err))
             return CC_ERR;
         const cc_cfg *ka = cc_cfg_get(t, "keep_alive");
         if (ka && ka->type == CC_CFG_OBJ) {
-            if (get_bool(ka, "enabled", &ka_enabled, err) ||
-                get_dur(ka, "idle_timeout", &idle, err) ||
-                get_dur(ka, "probe_interval", &probe, err) ||
-                get_int(ka, "max_idle_conns", &max_idle, err) ||
-                get_int(ka, "max_idle_conns_per_host", &per_host, err))
+            if (cc_cfgv_bool(ka, "enabled", &ka_enabled, err) ||
+                cc_cfgv_dur(ka, "idle_timeout", &idle, err) ||
+                cc_cfgv_dur(ka, "probe_interval", &probe, err) ||
+                cc_cfgv_int(ka, "max_idle_conns", &max_idle, err) ||
+                cc_cfgv_int(ka, "max_idle_conns_per_host", &per_host, err))
                 return CC_ERR;
         }
         const cc_cfg *vs = cc_cfg_get(t, "versions");
         if (vs && vs->type == CC_CFG_ARR && provision_versions(tr, vs, err))
             return CC_ERR;
-        const char *pp = get_str(t, "proxy_protocol");
+        const char *pp = cc_cfgv_str(t, "proxy_protocol");
         if (pp && strcmp(pp, "v1") == 0)
             tr->haproxy = true;
         else if (pp)
-            return bad(err, cc_cfg_get(t, "proxy_protocol"), t,
-                       "proxy_protocol %s is not supported by caddy-c's proxy transport (v1 only)",
-                       pp);
-        const char *la = get_str(t, "local_address");
+            return cc_cfgv_bad(
+                err, cc_cfg_get(t, "proxy_protocol"), t,
+                "proxy_protocol %s is not supported by caddy-c's proxy transport (v1 only)", pp);
+        const char *la = cc_cfgv_str(t, "local_address");
         if (la)
             tr->iface = cc_arena_printf(a, "host!%s", la);
         const cc_cfg *np = cc_cfg_get(t, "network_proxy");
         if (np && np->type == CC_CFG_OBJ) {
-            const char *from = get_str(np, "from");
-            if (from && strcmp(from, "url") == 0 && get_str(np, "url"))
-                tr->proxy = get_str(np, "url");
+            const char *from = cc_cfgv_str(np, "from");
+            if (from && strcmp(from, "url") == 0 && cc_cfgv_str(np, "url"))
+                tr->proxy = cc_cfgv_str(np, "url");
             else if (!from || strcmp(from, "none") != 0)
-                return bad(err, np, t, "network_proxy source '%s' is not supported by caddy-c",
-                           from ? from : "");
+                return cc_cfgv_bad(err, np, t,
+                                   "network_proxy source '%s' is not supported by caddy-c",
+                                   from ? from : "");
         }
-        const char *fpu = get_str(t, "forward_proxy_url");
+        const char *fpu = cc_cfgv_str(t, "forward_proxy_url");
         if (fpu)
             tr->proxy = fpu;
         const cc_cfg *res = cc_cfg_get(t, "resolver");

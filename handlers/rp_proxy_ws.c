@@ -9,31 +9,12 @@
 #include "rp_proxy.h"
 #include "rp_ws.h"
 
-static bool has_token(const char *v, const char *tok)
-{
-    size_t tn = strlen(tok);
-    while (v && *v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        const char *e = v;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - v) == tn && strncasecmp(v, tok, tn) == 0)
-            return true;
-        v = e;
-    }
-    return false;
-}
-
 bool px_is_upgrade(const cc_req *r)
 {
     bool conn = false;
     for (size_t i = 0; i < r->headers.n && !conn; i++)
         if (strcasecmp(r->headers.v[i].name, "Connection") == 0 &&
-            has_token(r->headers.v[i].value, "upgrade"))
+            cc_http_list_has(r->headers.v[i].value, "upgrade"))
             conn = true;
     if (!conn)
         return false;

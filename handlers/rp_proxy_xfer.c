@@ -48,19 +48,6 @@ static void parse_status(px_req *p, const char *b, size_t l)
     p->rh.n = 0;
 }
 
-static int64_t parse_len(const char *v)
-{
-    if (!v || !*v)
-        return -1;
-    int64_t n = 0;
-    for (; *v; v++) {
-        if (*v < '0' || *v > '9' || n > (INT64_MAX - 9) / 10)
-            return -1;
-        n = n * 10 + (*v - '0');
-    }
-    return n;
-}
-
 bool px_head_line(px_req *p, const char *b, size_t len)
 {
     if (p->head_done)
@@ -83,7 +70,7 @@ bool px_head_line(px_req *p, const char *b, size_t len)
         }
         p->head_done = true;
         p->last_rx = now_ns(p);
-        p->resp_cl = parse_len(cc_headers_get(&p->rh, "Content-Length"));
+        p->resp_cl = cc_http_parse_length(cc_headers_get(&p->rh, "Content-Length"));
         if ((p->status == 204 || p->status == 304) && p->x &&
             (cc_headers_get(&p->rh, "Transfer-Encoding") ||
              strcmp(cc_headers_get(&p->rh, "Content-Length") ?: "0", "0") != 0)) {

@@ -51,8 +51,8 @@ caddyfile() { # respond text, extra reverse_proxy options
         "$admin" "$port" "$up" "$2" "$1" >"$tmp/Caddyfile"
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-wait_line() { # file pattern: up to 10 s
-    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+wait_line() { # file pattern: up to 20 s
+    for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     return 1
 }
 
@@ -84,11 +84,11 @@ caddyfile "before" ""
 pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
-round "no delay" "" 0 3000
+round "no delay" "" 0 6000
 # the reload above set no delay; this one installs a config whose streams get 1.5 s
 caddyfile "delayed" $'\t\tstream_close_delay 1500ms'
 timeout 20 "$CADDYC" reload --config "$tmp/Caddyfile" --address "127.0.0.1:$admin" >/dev/null 2>&1
-round "stream_close_delay 1500ms" $'\t\tstream_close_delay 1500ms' 1300 5000
+round "stream_close_delay 1500ms" $'\t\tstream_close_delay 1500ms' 1300 9000
 
 # a stream opened after the reloads works
 : >"$tmp/client.out"
