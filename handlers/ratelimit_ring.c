@@ -88,12 +88,21 @@ uint64_t cc_rl_hash(uint64_t seed, const void *p, size_t n)
 
 /* ---- the table ---- */
 
+/* A key's ring starts small and doubles (up to max_events) only when it is full of
+ * events still inside the window: a zone of 10,000 events per minute costs a few bytes
+ * per quiet key instead of 80 KB, and the hot path touches one small block. Until it
+ * reaches max_events no event is ever overwritten, so decisions are exactly those of the
+ * plugin's full-size ring. */
+#define RING_START 8
+
 typedef struct limiter {
     struct limiter *next;
     uint64_t hash;
-    uint32_t cursor;
+    uint32_t cursor; /* the oldest slot, written next */
     uint32_t keylen;
-    int64_t ring[]; /* max_events slots, then the key bytes */
+    uint32_t cap;  /* slots in ring, <= max_events */
+    int64_t *ring; /* cap timestamps */
+    char key[];
 } limiter;
 
 typedef struct shard {
@@ -113,7 +122,47 @@ struct cc_rl_zone {
 
 static const char *key_of(const cc_rl_zone *z, const limiter *l)
 {
-    return (const char *)(l->ring + z->max);
+    (void)z;
+    return l->key;
+}
+
+static void limiter_free(limiter *l)
+{
+    free(l->ring);
+    free(l);
+}
+
+/* Doubles a ring that holds only in-window events, oldest first after the copy; false
+ * when it cannot (it is already max_events long, or out of memory). */
+static bool grow_ring(const cc_rl_zone *z, limiter *l)
+{
+    if (l->cap >= z->max)
+        return false;
+    uint32_t nc = l->cap > z->max / 2 ? z->max : l->cap * 2;
+    int64_t *nr = malloc((size_t)nc * sizeof(*nr));
+    if (!nr)
+        return false;
+    for (uint32_t k = 0; k < l->cap; k++)
+        nr[k] = l->ring[(l->cursor + k) % l->cap];
+    for (uint32_t k = l->cap; k < nc; k++)
+        nr[k] = CC_RL_EMPTY;
+    free(l->ring);
+    l->ring = nr;
+    l->cursor = l->cap;
+    l->cap = nc;
+    return true;
+}
+
+/* Makes room for one more event when the ring is full of in-window events and may
+ * still grow; false only when growing failed (the caller then fails open). */
+static bool ring_room(const cc_rl_zone *z, limiter *l, int64_t now)
+{
+    if (l->cap >= z->max)
+        return true;
+    int64_t oldest = l->ring[l->cursor];
+    if (oldest == CC_RL_EMPTY || now - oldest > z->window)
+        return true;
+    return grow_ring(z, l);
 }
 
 cc_rl_zone *cc_rl_zone_new(uint32_t max_events, int64_t window)
@@ -141,7 +190,7 @@ void cc_rl_zone_free(cc_rl_zone *z)
         for (size_t b = 0; b < s->nb; b++)
             for (limiter *l = s->b[b], *nx; l; l = nx) {
                 nx = l->next;
-                free(l);
+                limiter_free(l);
             }
         free(s->b);
         pthread_mutex_destroy(&s->mu);
@@ -169,7 +218,7 @@ static bool expired(const cc_rl_zone *z, const limiter *l, int64_t now)
 {
     if (z->max == 0)
         return true;
-    int64_t newest = l->ring[l->cursor == 0 ? z->max - 1 : l->cursor - 1];
+    int64_t newest = l->ring[l->cursor == 0 ? l->cap - 1 : l->cursor - 1];
     return newest == CC_RL_EMPTY || newest < now - z->window;
 }
 
@@ -182,7 +231,7 @@ static size_t sweep_shard(cc_rl_zone *z, shard *s, int64_t now)
             limiter *l = *pp;
             if (expired(z, l, now)) {
                 *pp = l->next;
-                free(l);
+                limiter_free(l);
                 gone++;
             } else {
                 pp = &l->next;
@@ -230,17 +279,22 @@ static limiter *insert(cc_rl_zone *z, shard *s, uint64_t h, const char *key, siz
         grow(s);
     if (!s->nb || len > UINT32_MAX)
         return NULL;
-    limiter *l = malloc(sizeof(*l) + (size_t)z->max * sizeof(int64_t) + len + 1);
+    limiter *l = malloc(sizeof(*l) + len + 1);
     if (!l)
         return NULL;
+    l->cap = z->max < RING_START ? z->max : RING_START;
+    l->ring = malloc((size_t)(l->cap ? l->cap : 1) * sizeof(int64_t));
+    if (!l->ring) {
+        free(l);
+        return NULL;
+    }
     l->hash = h;
     l->cursor = 0;
     l->keylen = (uint32_t)len;
-    for (uint32_t i = 0; i < z->max; i++)
+    for (uint32_t i = 0; i < l->cap; i++)
         l->ring[i] = CC_RL_EMPTY;
-    char *k = (char *)(l->ring + z->max);
-    memcpy(k, key, len);
-    k[len] = '\0';
+    memcpy(l->key, key, len);
+    l->key[len] = '\0';
     limiter **slot = &s->b[h & (s->nb - 1)];
     l->next = *slot;
     *slot = l;
@@ -284,8 +338,12 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         return true; /* out of memory: fail open rather than refuse everyone */
     }
 
+    if (!ring_room(z, l, now)) {
+        pthread_mutex_unlock(&s->mu);
+        return true; /* out of memory: fail open */
+    }
     if (!distributed) {
-        int64_t w = cc_rl_ring_when(l->ring, z->max, &l->cursor, z->window, now);
+        int64_t w = cc_rl_ring_when(l->ring, l->cap, &l->cursor, z->window, now);
         pthread_mutex_unlock(&s->mu);
         *wait = w;
         return w == 0;
@@ -300,11 +358,11 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         oldest = oold;
     if (total < z->max) {
         int64_t lold;
-        total += cc_rl_ring_count(l->ring, z->max, l->cursor, z->window, now, &lold);
+        total += cc_rl_ring_count(l->ring, l->cap, l->cursor, z->window, now, &lold);
         if (lold != CC_RL_EMPTY && lold < oldest && lold > horizon)
             oldest = lold;
         if (total < z->max) {
-            cc_rl_ring_reserve(l->ring, z->max, &l->cursor, now);
+            cc_rl_ring_reserve(l->ring, l->cap, &l->cursor, now);
             pthread_mutex_unlock(&s->mu);
             return true;
         }
@@ -347,7 +405,7 @@ void cc_rl_zone_each(cc_rl_zone *z, int64_t now, cc_rl_each_fn fn, void *ctx)
         for (size_t b = 0; b < s->nb; b++)
             for (limiter *l = s->b[b]; l; l = l->next) {
                 int64_t oldest;
-                uint32_t c = cc_rl_ring_count(l->ring, z->max, l->cursor, z->window, now, &oldest);
+                uint32_t c = cc_rl_ring_count(l->ring, l->cap, l->cursor, z->window, now, &oldest);
                 if (c > 0)
                     fn(ctx, key_of(z, l), l->keylen, c, oldest);
             }

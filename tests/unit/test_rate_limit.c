@@ -438,6 +438,42 @@ static void test_distributed(void)
     cc_rl_clock_set(fake_clock);
 }
 
+/* A zone's rings start small and grow: every decision (allowed or not, and the wait)
+ * must equal the plugin's full-size ring, for sizes around the growth steps and random
+ * event times, including events that expire while a ring is still small. */
+static void test_growing_ring(void)
+{
+    static const uint32_t maxes[] = {1, 2, 7, 8, 9, 16, 17, 100, 1000};
+    uint64_t x = 12345;
+    for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+        uint32_t max = maxes[m];
+        int64_t window = 10 * SEC;
+        cc_rl_zone *z = cc_rl_zone_new(max, window);
+        int64_t *ref = malloc(max * sizeof(*ref));
+        for (uint32_t i = 0; i < max; i++)
+            ref[i] = CC_RL_EMPTY;
+        uint32_t cur = 0;
+        int64_t t = 1000 * SEC;
+        int same = 0, total = 0, denied = 0;
+        for (int i = 0; i < 6000; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* bursts (1 ms apart) and, about every 1,024 events, a pause of up to 12 s */
+            t += (x >> 54) != 0 ? 1000000 : (int64_t)((x >> 20) % (12 * SEC));
+            int64_t want = cc_rl_ring_when(ref, max, &cur, window, t);
+            int64_t wait = 0;
+            bool ok = cc_rl_zone_take(z, "k", 1, t, NULL, NULL, &wait);
+            total++;
+            denied += !ok;
+            same += ok == (want == 0) && (ok || wait == want);
+        }
+        T_OK(same == total && denied > 0,
+             "max %u: %d of %d decisions equal the full ring (%d denied)", max, same, total,
+             denied);
+        free(ref);
+        cc_rl_zone_free(z);
+    }
+}
+
 int main(void)
 {
     cc_handler_types_set(cc_handler_types);
@@ -453,6 +489,7 @@ int main(void)
     test_errors_and_jitter();
     test_log_throttle();
     test_distributed();
+    test_growing_ring();
     cc_arena_free(RA);
     return t_done();
 }
