@@ -255,11 +255,44 @@ void eng_worker_run_work(eng_worker *w)
 
 /* ---- completion and freeing ---- */
 
+static const char *keep(cc_arena *a, const char *s)
+{
+    return s ? cc_arena_strdup(a, s) : NULL;
+}
+
+/* The request outlives its connection: what points into MHD's connection memory (the
+ * method, the header fields) or into the freed eng_conn is copied into the request's
+ * own arena, so the chain can still log and finish safely when it reports back. */
+static void detach(eng_req *q)
+{
+    cc_req *r = &q->req;
+    cc_arena *a = q->arena;
+    bool same = r->orig_method == r->method;
+    r->method = keep(a, r->method);
+    r->orig_method = same ? r->method : keep(a, r->orig_method);
+    for (size_t i = 0; i < r->headers.n; i++) {
+        r->headers.v[i].name = keep(a, r->headers.v[i].name);
+        r->headers.v[i].value = keep(a, r->headers.v[i].value);
+    }
+    if (r->conn) {
+        cc_conn *c = cc_arena_alloc(a, sizeof(*c));
+        *c = *r->conn;
+        c->remote_ip = keep(a, c->remote_ip);
+        c->local_ip = keep(a, c->local_ip);
+        c->tls_server_name = keep(a, c->tls_server_name);
+        c->tls_version = keep(a, c->tls_version);
+        c->tls_cipher = keep(a, c->tls_cipher);
+        c->tls_proto = keep(a, c->tls_proto);
+        r->conn = c;
+    }
+}
+
 void eng_req_done(eng_req *q)
 {
     susp_unlink(q);
     if (q->req.pending) {
         /* the chain still runs (an offload, an upstream): it reports back later */
+        detach(q);
         q->orphaned = true;
         q->orph_prev = NULL;
         q->orph_next = q->w->orphans;
