@@ -45,6 +45,8 @@ ws.on('error', (e) => { console.log(`error ${e.message}`); process.exit(1); });
 JS
 node "$tmp/upstream.js" "$up" >"$tmp/up.log" 2>&1 &
 upid=$!
+# node starts slowly on a loaded machine: the first stream must not race it
+for _ in $(seq 200); do [ "$(curl -s -m 1 "http://127.0.0.1:$up/")" = plain ] && break; sleep 0.1; done
 
 caddyfile() { # respond text, extra reverse_proxy options
     printf '{\n\tadmin 127.0.0.1:%s\n}\nhttp://127.0.0.1:%s {\n\treverse_proxy /ws* 127.0.0.1:%s {\n%s\n\t}\n\trespond /text "%s"\n}\n' \
