@@ -14,27 +14,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 PROBE=${ACME_PROBE:-$PWD/$BUILD/tests/acme_probe}
-# the shared Pebble harness: beside the checkout, or the machine's /work/shared
-HARNESS=${ACME_HARNESS:-}
-if [ -z "$HARNESS" ]; then
-    for d in "$PWD/../shared/acme" /work/shared/acme; do
-        [ -f "$d/pebble-up" ] && { HARNESS=$d; break; }
-    done
-    HARNESS=${HARNESS:-$PWD/../shared/acme}
-fi
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # description, command...
-    local d=$1; shift
-    if "$@"; then ok; else bad "$d"; fi
-}
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
-
-for need in "$PROBE" "$HARNESS/pebble-up"; do
-    [ -e "$need" ] || { bad "missing $need"; finish; }
-done
-command -v pebble >/dev/null || { bad "pebble is not installed (scripts/deps.sh test)"; finish; }
+. tests/lib/acme.sh "$PROBE"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/acme-client.XXXXXX")
 PEBBLE_STATE=

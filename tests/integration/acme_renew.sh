@@ -10,26 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 CADDYC=${CADDYC:-$PWD/bin/caddy-c}
-HARNESS=${ACME_HARNESS:-}
-if [ -z "$HARNESS" ]; then
-    for d in "$PWD/../shared/acme" /work/shared/acme; do
-        [ -f "$d/pebble-up" ] && { HARNESS=$d; break; }
-    done
-    HARNESS=${HARNESS:-$PWD/../shared/acme}
-fi
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # description, command...
-    local d=$1; shift
-    if "$@"; then ok; else bad "$d"; fi
-}
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
-
-for need in "$CADDYC" "$HARNESS/pebble-up"; do
-    [ -e "$need" ] || { bad "missing $need"; finish; }
-done
-command -v pebble >/dev/null || { bad "pebble is not installed (scripts/deps.sh test)"; finish; }
+. tests/lib/acme.sh "$CADDYC"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/acme-renew.XXXXXX")
 PEBBLE_STATE= pid= kpid=
