@@ -1,8 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The sliding-window ring buffer of the caddy-ratelimit plugin and the sharded table
- * of rings a zone keeps per key. The hot path takes one shard mutex and allocates only
- * for a key it has not seen; each shard forgets its expired keys when a request finds
- * its sweep due, so no thread is needed for sweeping. */
+ * of rings a zone keeps per key. A zone has 64 shards, each with its own mutex and an
+ * open-addressing table of {hash, limiter} entries (linear probing, at most half full,
+ * backward-shift deletion, so no tombstones). The hot path takes one shard mutex and
+ * allocates only for a key it has not seen; each shard forgets its expired keys when a
+ * request finds its sweep due, so no thread is needed for sweeping.
+ *
+ * Between two requests for one key the rest of the request evicts the cache, so what a
+ * decision costs is its chain of dependent cache misses. For a known key that chain is
+ * the shard's line (mutex, table pointer), one table entry's line (probe runs are short
+ * and mostly stay in it), and the limiter's two lines (both addressed from the entry's
+ * pointer, so they miss in parallel). The
+ * limiter mirrors the ring's cache line the cursor is in, so a decision does not read
+ * the ring: the ring is read only when the cursor enters another line, once per 8
+ * events, and written (a plain store) on every recorded event, which keeps it complete
+ * for the readers that scan it (counts, each, snapshots). */
 #include "ratelimit_ring.h"
 
 #include "../core/rand.h"
@@ -94,22 +106,37 @@ uint64_t cc_rl_hash(uint64_t seed, const void *p, size_t n)
  * reaches max_events no event is ever overwritten, so decisions are exactly those of the
  * plugin's full-size ring. */
 #define RING_START 8
+/* int64 slots per 64-byte cache line: rings are 64-byte aligned, so the logical line
+ * [i & ~7, +8) of a ring is one cache line */
+#define LINE 8
 
 typedef struct limiter {
-    struct limiter *next;
-    uint64_t hash;
+    /* hot: what a decision reads or writes, at the start of a 64-byte aligned block */
     uint32_t cursor; /* the oldest slot, written next */
+    uint32_t cap;    /* slots in ring, <= max_events */
+    int64_t *ring;   /* cap timestamps, 64-byte aligned */
     uint32_t keylen;
-    uint32_t cap;  /* slots in ring, <= max_events */
-    int64_t *ring; /* cap timestamps */
-    char key[];
+    /* ring[base + k] for base = cursor & ~7 and k < min(8, cap - base), loaded when the
+     * cursor enters that line and written together with the ring: a decision reads
+     * mirror[cursor & 7], never the ring's line, which the rest of the request has
+     * long evicted */
+    int64_t mirror[LINE];
+    char key[]; /* keylen bytes and a NUL */
 } limiter;
+
+typedef struct entry {
+    uint64_t hash; /* compared before the limiter is touched */
+    limiter *l;    /* NULL: empty */
+} entry;
 
 typedef struct shard {
     pthread_mutex_t mu;
-    limiter **b;
-    size_t nb, n;
+    entry *t;           /* cap entries, 64-byte aligned; NULL while cap is 0 */
     int64_t next_sweep; /* 0 until the first request sets it */
+    /* 32 bits keep the whole shard in one cache line (a 40-byte mutex on glibc); 2^31
+     * keys in a shard are far beyond what fits in memory anyway */
+    uint32_t cap; /* 0 or a power of two >= 8 */
+    uint32_t n;   /* <= cap / 2, unless growing failed for lack of memory */
 } __attribute__((aligned(64))) shard;
 
 struct cc_rl_zone {
@@ -120,16 +147,63 @@ struct cc_rl_zone {
     shard sh[NSHARDS];
 };
 
-static const char *key_of(const cc_rl_zone *z, const limiter *l)
+/* aligned_alloc wants a size that is a multiple of the alignment */
+static void *alloc_lines(size_t size)
 {
-    (void)z;
-    return l->key;
+    return aligned_alloc(64, (size + 63) / 64 * 64);
 }
 
 static void limiter_free(limiter *l)
 {
     free(l->ring);
     free(l);
+}
+
+/* Copies the ring's line the cursor is in (clipped to cap) into the mirror. */
+static void load_mirror(limiter *l)
+{
+    uint32_t base = l->cursor & ~(uint32_t)(LINE - 1);
+    uint32_t n = l->cap - base < LINE ? l->cap - base : LINE;
+    memcpy(l->mirror, l->ring + base, (size_t)n * sizeof(int64_t));
+}
+
+/* ring[i] (i < cap), from the mirror when it holds that slot. */
+static int64_t slot_at(const limiter *l, uint32_t i)
+{
+    uint32_t k = i - (l->cursor & ~(uint32_t)(LINE - 1));
+    return k < LINE ? l->mirror[k] : l->ring[i];
+}
+
+/* Records now at the cursor, in the ring and the mirror, and advances the cursor
+ * (cc_rl_ring_reserve for a limiter). */
+static void record(limiter *l, int64_t now)
+{
+    if (l->cap == 0)
+        return;
+    uint32_t c = l->cursor;
+    /* the ring keeps every event for the readers that scan it; no load of the decision
+     * waits for this store (the unlock, a locked xchg on x86, does wait for it to reach
+     * the cache) */
+    l->ring[c] = now;
+    l->mirror[c % LINE] = now;
+    c = c + 1 >= l->cap ? 0 : c + 1;
+    l->cursor = c;
+    /* entering another line; a ring of at most one line is all in the mirror already */
+    if (c % LINE == 0 && l->cap > LINE)
+        load_mirror(l);
+}
+
+/* cc_rl_ring_when on a limiter, reading the oldest slot from the mirror. */
+static int64_t decide(const cc_rl_zone *z, limiter *l, int64_t now)
+{
+    if (l->cap == 0)
+        return cc_rl_ring_when(l->ring, 0, &l->cursor, z->window, now);
+    int64_t oldest = l->mirror[l->cursor % LINE];
+    if (oldest == CC_RL_EMPTY || now - oldest > z->window) {
+        record(l, now);
+        return 0;
+    }
+    return oldest + z->window - now;
 }
 
 /* Doubles a ring that holds only in-window events, oldest first after the copy; false
@@ -139,17 +213,20 @@ static bool grow_ring(const cc_rl_zone *z, limiter *l)
     if (l->cap >= z->max)
         return false;
     uint32_t nc = l->cap > z->max / 2 ? z->max : l->cap * 2;
-    int64_t *nr = malloc((size_t)nc * sizeof(*nr));
+    int64_t *nr = alloc_lines((size_t)nc * sizeof(*nr));
     if (!nr)
         return false;
-    for (uint32_t k = 0; k < l->cap; k++)
-        nr[k] = l->ring[(l->cursor + k) % l->cap];
+    uint32_t tail = l->cap - l->cursor;
+    memcpy(nr, l->ring + l->cursor, (size_t)tail * sizeof(*nr));
+    memcpy(nr + tail, l->ring, (size_t)l->cursor * sizeof(*nr));
     for (uint32_t k = l->cap; k < nc; k++)
         nr[k] = CC_RL_EMPTY;
     free(l->ring);
     l->ring = nr;
     l->cursor = l->cap;
     l->cap = nc;
+    /* the cursor moved to another line (an empty one) of another ring */
+    load_mirror(l);
     return true;
 }
 
@@ -159,7 +236,7 @@ static bool ring_room(const cc_rl_zone *z, limiter *l, int64_t now)
 {
     if (l->cap >= z->max)
         return true;
-    int64_t oldest = l->ring[l->cursor];
+    int64_t oldest = l->mirror[l->cursor % LINE];
     if (oldest == CC_RL_EMPTY || now - oldest > z->window)
         return true;
     return grow_ring(z, l);
@@ -167,7 +244,7 @@ static bool ring_room(const cc_rl_zone *z, limiter *l, int64_t now)
 
 cc_rl_zone *cc_rl_zone_new(uint32_t max_events, int64_t window)
 {
-    cc_rl_zone *z = aligned_alloc(64, (sizeof(*z) + 63) / 64 * 64);
+    cc_rl_zone *z = alloc_lines(sizeof(*z));
     if (!z)
         return NULL;
     memset(z, 0, sizeof(*z));
@@ -187,12 +264,10 @@ void cc_rl_zone_free(cc_rl_zone *z)
         return;
     for (size_t i = 0; i < NSHARDS; i++) {
         shard *s = &z->sh[i];
-        for (size_t b = 0; b < s->nb; b++)
-            for (limiter *l = s->b[b], *nx; l; l = nx) {
-                nx = l->next;
-                limiter_free(l);
-            }
-        free(s->b);
+        for (uint32_t k = 0; k < s->cap; k++)
+            if (s->t[k].l)
+                limiter_free(s->t[k].l);
+        free(s->t);
         pthread_mutex_destroy(&s->mu);
     }
     free(z);
@@ -218,86 +293,119 @@ static bool expired(const cc_rl_zone *z, const limiter *l, int64_t now)
 {
     if (z->max == 0)
         return true;
-    int64_t newest = l->ring[l->cursor == 0 ? l->cap - 1 : l->cursor - 1];
+    int64_t newest = slot_at(l, l->cursor == 0 ? l->cap - 1 : l->cursor - 1);
     return newest == CC_RL_EMPTY || newest < now - z->window;
+}
+
+/* Empties slot i and moves later entries of its probe run back into the hole, so that
+ * every entry stays reachable from its home slot without tombstones. */
+static void remove_at(shard *s, uint32_t i)
+{
+    uint32_t mask = s->cap - 1;
+    for (uint32_t j = (i + 1) & mask; s->t[j].l; j = (j + 1) & mask) {
+        uint32_t home = (uint32_t)s->t[j].hash & mask;
+        /* the entry at j may fill the hole when the hole lies on its probe path from
+         * home to j, i.e. the hole is no nearer to j than home is */
+        if (((j - i) & mask) <= ((j - home) & mask)) {
+            s->t[i] = s->t[j];
+            i = j;
+        }
+    }
+    s->t[i] = (entry){0, NULL};
+    s->n--;
 }
 
 static size_t sweep_shard(cc_rl_zone *z, shard *s, int64_t now)
 {
+    if (s->n == 0)
+        return 0;
+    uint32_t mask = s->cap - 1, e = 0;
+    /* Scan from just after an empty slot (there is one: n < cap). Removing an entry only
+     * moves entries of the same run backwards into the hole, never across an empty slot,
+     * so an entry moves only from ahead of the scan to the slot being looked at or
+     * further ahead: each entry is looked at exactly once. */
+    while (s->t[e].l)
+        e++;
     size_t gone = 0;
-    for (size_t b = 0; b < s->nb; b++) {
-        limiter **pp = &s->b[b];
-        while (*pp) {
-            limiter *l = *pp;
-            if (expired(z, l, now)) {
-                *pp = l->next;
-                limiter_free(l);
-                gone++;
-            } else {
-                pp = &l->next;
-            }
+    for (uint32_t k = 1; k < s->cap; k++) {
+        uint32_t i = (e + k) & mask;
+        while (s->t[i].l && expired(z, s->t[i].l, now)) {
+            limiter_free(s->t[i].l);
+            remove_at(s, i);
+            gone++;
         }
     }
-    s->n -= gone;
     return gone;
 }
 
-/* Doubles the bucket array; on allocation failure the table just stays denser. */
-static void grow(shard *s)
+/* Places an entry in its first empty slot from home (the table has one). */
+static void place(entry *t, uint32_t cap, uint64_t h, limiter *l)
 {
-    size_t nb = s->nb ? s->nb * 2 : 8;
-    limiter **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return;
-    for (size_t i = 0; i < s->nb; i++)
-        for (limiter *l = s->b[i], *nx; l; l = nx) {
-            nx = l->next;
-            limiter **slot = &b[l->hash & (nb - 1)];
-            l->next = *slot;
-            *slot = l;
-        }
-    free(s->b);
-    s->b = b;
-    s->nb = nb;
+    uint32_t mask = cap - 1, i = (uint32_t)h & mask;
+    while (t[i].l)
+        i = (i + 1) & mask;
+    t[i] = (entry){h, l};
 }
 
-static limiter *find(const cc_rl_zone *z, const shard *s, uint64_t h, const char *key, size_t len)
+/* Doubles the table; false when out of memory (or at 2^31 entries). */
+static bool grow(shard *s)
 {
-    if (!s->nb)
+    if (s->cap >= (UINT32_C(1) << 31))
+        return false;
+    uint32_t nc = s->cap ? s->cap * 2 : 8;
+    entry *t = alloc_lines((size_t)nc * sizeof(*t));
+    if (!t)
+        return false;
+    memset(t, 0, (size_t)nc * sizeof(*t));
+    for (uint32_t i = 0; i < s->cap; i++)
+        if (s->t[i].l)
+            place(t, nc, s->t[i].hash, s->t[i].l);
+    free(s->t);
+    s->t = t;
+    s->cap = nc;
+    return true;
+}
+
+static limiter *find(const shard *s, uint64_t h, const char *key, size_t len)
+{
+    if (!s->cap)
         return NULL;
-    for (limiter *l = s->b[h & (s->nb - 1)]; l; l = l->next)
-        if (l->hash == h && l->keylen == len && memcmp(key_of(z, l), key, len) == 0)
+    uint32_t mask = s->cap - 1;
+    for (uint32_t i = (uint32_t)h & mask; s->t[i].l; i = (i + 1) & mask) {
+        limiter *l = s->t[i].l;
+        if (s->t[i].hash == h && l->keylen == len && memcmp(l->key, key, len) == 0)
             return l;
+    }
     return NULL;
 }
 
 static limiter *insert(cc_rl_zone *z, shard *s, uint64_t h, const char *key, size_t len)
 {
-    /* keep chains short (load factor 1/2): each limiter is a separate block holding
-     * max_events timestamps, so every step along a chain is a cache miss */
-    if (s->n * 2 >= s->nb)
-        grow(s);
-    if (!s->nb || len > UINT32_MAX)
+    /* load factor at most 1/2 keeps probe runs short, mostly within the home entry's
+     * line; when growing fails the table just gets denser, as long as one slot stays
+     * empty to end every probe */
+    if ((s->n + 1) * (uint64_t)2 > s->cap && !grow(s) && s->n + 1 >= s->cap)
         return NULL;
-    limiter *l = malloc(sizeof(*l) + len + 1);
+    if (len > UINT32_MAX)
+        return NULL;
+    limiter *l = alloc_lines(offsetof(limiter, key) + len + 1);
     if (!l)
         return NULL;
     l->cap = z->max < RING_START ? z->max : RING_START;
-    l->ring = malloc((size_t)(l->cap ? l->cap : 1) * sizeof(int64_t));
+    l->ring = alloc_lines((size_t)(l->cap ? l->cap : 1) * sizeof(int64_t));
     if (!l->ring) {
         free(l);
         return NULL;
     }
-    l->hash = h;
     l->cursor = 0;
     l->keylen = (uint32_t)len;
     for (uint32_t i = 0; i < l->cap; i++)
         l->ring[i] = CC_RL_EMPTY;
+    for (uint32_t i = 0; i < LINE; i++)
+        l->mirror[i] = CC_RL_EMPTY;
     memcpy(l->key, key, len);
     l->key[len] = '\0';
-    limiter **slot = &s->b[h & (s->nb - 1)];
-    l->next = *slot;
-    *slot = l;
+    place(s->t, s->cap, h, l);
     s->n++;
     return l;
 }
@@ -330,7 +438,7 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         sweep_shard(z, s, now);
         s->next_sweep = now + every;
     }
-    limiter *l = find(z, s, h, key, keylen);
+    limiter *l = find(s, h, key, keylen);
     if (!l)
         l = insert(z, s, h, key, keylen);
     if (!l) {
@@ -343,7 +451,7 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         return true; /* out of memory: fail open */
     }
     if (!distributed) {
-        int64_t w = cc_rl_ring_when(l->ring, l->cap, &l->cursor, z->window, now);
+        int64_t w = decide(z, l, now);
         pthread_mutex_unlock(&s->mu);
         *wait = w;
         return w == 0;
@@ -362,7 +470,7 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         if (lold != CC_RL_EMPTY && lold < oldest && lold > horizon)
             oldest = lold;
         if (total < z->max) {
-            cc_rl_ring_reserve(l->ring, l->cap, &l->cursor, now);
+            record(l, now);
             pthread_mutex_unlock(&s->mu);
             return true;
         }
@@ -402,13 +510,15 @@ void cc_rl_zone_each(cc_rl_zone *z, int64_t now, cc_rl_each_fn fn, void *ctx)
     for (size_t i = 0; i < NSHARDS; i++) {
         shard *s = &z->sh[i];
         pthread_mutex_lock(&s->mu);
-        for (size_t b = 0; b < s->nb; b++)
-            for (limiter *l = s->b[b]; l; l = l->next) {
-                int64_t oldest;
-                uint32_t c = cc_rl_ring_count(l->ring, l->cap, l->cursor, z->window, now, &oldest);
-                if (c > 0)
-                    fn(ctx, key_of(z, l), l->keylen, c, oldest);
-            }
+        for (uint32_t k = 0; k < s->cap; k++) {
+            limiter *l = s->t[k].l;
+            if (!l)
+                continue;
+            int64_t oldest;
+            uint32_t c = cc_rl_ring_count(l->ring, l->cap, l->cursor, z->window, now, &oldest);
+            if (c > 0)
+                fn(ctx, l->key, l->keylen, c, oldest);
+        }
         pthread_mutex_unlock(&s->mu);
     }
 }

@@ -474,6 +474,232 @@ static void test_growing_ring(void)
     }
 }
 
+/* What other instances reported, as the distributed test below sets it step by step. */
+typedef struct others_stub {
+    bool known;
+    uint32_t count;
+    int64_t oldest;
+} others_stub;
+
+static bool others_stub_fn(void *ctx, const char *key, size_t keylen, int64_t now, int64_t window,
+                           uint32_t *count, int64_t *oldest)
+{
+    (void)key;
+    (void)keylen;
+    (void)now;
+    (void)window;
+    const others_stub *o = ctx;
+    *count = o->count;
+    *oldest = o->oldest;
+    return o->known;
+}
+
+/* The zone's distributed decision (the plugin's) on a full-size ring. */
+static bool ref_distributed(int64_t *ring, uint32_t max, uint32_t *cur, int64_t window, int64_t now,
+                            const others_stub *o, int64_t *wait)
+{
+    int64_t horizon = now - window, oldest = now, lold;
+    uint64_t total = o->known ? o->count : 0;
+    if (o->known && o->oldest != CC_RL_EMPTY && o->oldest < oldest && o->oldest > horizon)
+        oldest = o->oldest;
+    if (total < max) {
+        total += cc_rl_ring_count(ring, max, *cur, window, now, &lold);
+        if (lold != CC_RL_EMPTY && lold < oldest && lold > horizon)
+            oldest = lold;
+        if (total < max) {
+            cc_rl_ring_reserve(ring, max, cur, now);
+            return true;
+        }
+    }
+    *wait = oldest + window - now > 0 ? oldest + window - now : 0;
+    return false;
+}
+
+typedef struct one_key {
+    int calls;
+    uint32_t count;
+    int64_t oldest;
+} one_key;
+
+static void each_one_key(void *p, const char *k, size_t kl, uint32_t cnt, int64_t o)
+{
+    (void)k;
+    (void)kl;
+    one_key *r = p;
+    r->calls++;
+    r->count = cnt;
+    r->oldest = o;
+}
+
+/* A decision reads the oldest slot from the limiter's copy of the ring line the cursor is
+ * in, and every recorded event goes to both. For sizes that end inside a line (3, 13,
+ * 100) and around line sizes, with local and distributed events mixed, ties at exactly
+ * one window, pauses that expire everything while the ring is small, growth and many
+ * wrap-arounds: every decision and wait equals the full-size ring's, what
+ * cc_rl_zone_each reads from the ring (count and oldest) equals the full ring's after
+ * every event, and a sweep forgets the key exactly when all its events expired. */
+static void test_ring_mirror(void)
+{
+    static const uint32_t maxes[] = {3, 13, 100, 8, 16, 24, 41};
+    uint64_t x = 987654321;
+    for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+        uint32_t max = maxes[m];
+        int64_t window = 1000; /* coarse ticks: events often land exactly one window apart */
+        cc_rl_zone *z = cc_rl_zone_new(max, window);
+        int64_t *ref = malloc(max * sizeof(*ref));
+        for (uint32_t i = 0; i < max; i++)
+            ref[i] = CC_RL_EMPTY;
+        uint32_t cur = 0;
+        int64_t t = 1000000;
+        int steps = 0, same = 0, scans = 0, denied = 0, local = 0, sweeps = 0, swept = 0;
+        int forgot = 0;
+        for (int i = 0; i < 20000; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint32_t r = (uint32_t)(x >> 33);
+            /* about the rate the zone allows, with same-time bursts and pauses */
+            if (r % 100 < 2)
+                t += window + 1 + (int64_t)(r >> 8) % window;
+            else if (r % 100 >= 10)
+                t += 1 + (int64_t)(r >> 8) % (3 * window / max + 1);
+            others_stub o = {(r >> 20) % 2 == 0, (r >> 21) % (max + 1), CC_RL_EMPTY};
+            if ((r >> 24) % 2)
+                o.oldest = t - (int64_t)((r >> 25) % (uint32_t)(window + 2));
+            bool dist = (r >> 28) % 4 == 0;
+            int64_t want = 0, wait = -1;
+            bool want_ok, ok;
+            if (dist) {
+                want_ok = ref_distributed(ref, max, &cur, window, t, &o, &want);
+                ok = cc_rl_zone_take(z, "k", 1, t, others_stub_fn, &o, &wait);
+            } else {
+                want = cc_rl_ring_when(ref, max, &cur, window, t);
+                want_ok = want == 0;
+                ok = cc_rl_zone_take(z, "k", 1, t, NULL, NULL, &wait);
+                local++;
+            }
+            steps++;
+            denied += !ok;
+            same += ok == want_ok && (ok || wait == want);
+
+            int64_t rold;
+            uint32_t rc = cc_rl_ring_count(ref, max, cur, window, t, &rold);
+            one_key got = {0, 0, CC_RL_EMPTY};
+            cc_rl_zone_each(z, t, each_one_key, &got);
+            scans += got.calls == (rc > 0) && (rc == 0 || (got.count == rc && got.oldest == rold));
+
+            if ((r >> 29) % 8 == 0 && r % 100 < 2) {
+                /* a sweep a while after, sometimes after everything expired */
+                t += (int64_t)(r >> 8) % (2 * window);
+                int64_t newest = ref[(cur + max - 1) % max];
+                bool gone = newest == CC_RL_EMPTY || newest < t - window;
+                size_t n = cc_rl_zone_sweep(z, t);
+                sweeps++;
+                forgot += gone;
+                swept += n == (gone ? 1u : 0u) && cc_rl_zone_keys(z) == (gone ? 0u : 1u);
+            }
+        }
+        T_OK(same == steps && denied > 0 && denied < steps && local > 0 && local < steps,
+             "max %u: %d of %d decisions equal the full ring (%d denied, %d local)", max, same,
+             steps, denied, local);
+        T_OK(scans == steps, "max %u: %d of %d counts from the ring equal the full ring's", max,
+             scans, steps);
+        T_OK(forgot > 0 && forgot < sweeps && swept == sweeps,
+             "max %u: %d of %d sweeps right (%d forgot the key)", max, swept, sweeps, forgot);
+        free(ref);
+        cc_rl_zone_free(z);
+    }
+}
+
+#define PROBE_KEYS 8000
+
+static void each_mark(void *p, const char *k, size_t kl, uint32_t cnt, int64_t o)
+{
+    (void)o;
+    int *seen = p;
+    char buf[16];
+    if (kl >= sizeof(buf) || cnt != 1)
+        return;
+    memcpy(buf, k, kl);
+    buf[kl] = '\0';
+    int i = atoi(buf + 1);
+    if (buf[0] == 's' && i >= 0 && i < PROBE_KEYS)
+        seen[i]++;
+}
+
+/* Sweeps delete from the open-addressing tables by shifting later entries of a probe run
+ * back: after sweeps that delete a random part of the keys (a tenth to nine tenths, with
+ * shards filled up to half), every key left is still found (its next event in the window
+ * is refused; a lost key would be inserted again and allowed), each visits exactly those,
+ * and deleted keys come back as new ones. */
+static void test_sweep_probing(void)
+{
+    int64_t w = 100 * SEC, t = 10000 * SEC, wait;
+    cc_rl_zone *z = cc_rl_zone_new(1, w);
+    cc_rl_zone_set_sweep(z, 1000000 * SEC); /* only the explicit sweeps below */
+    static bool live[PROBE_KEYS], kept[PROBE_KEYS];
+    static int seen[PROBE_KEYS];
+    static const int pct[] = {50, 10, 90, 30, 70, 100, 0, 60};
+    uint64_t x = 4242;
+    char key[16];
+    for (size_t round = 0; round < sizeof(pct) / sizeof(pct[0]); round++, t += 2 * w) {
+        size_t nkept = 0;
+        int fresh = 0;
+        for (int i = 0; i < PROBE_KEYS; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            kept[i] = (int)((x >> 33) % 100) < pct[round];
+            if (!kept[i])
+                continue;
+            snprintf(key, sizeof(key), "s%d", i);
+            fresh += cc_rl_zone_take(z, key, strlen(key), t, NULL, NULL, &wait);
+            nkept++;
+            live[i] = true;
+        }
+        T_INT(fresh, nkept); /* every earlier event is two windows old */
+        size_t before = 0;
+        for (int i = 0; i < PROBE_KEYS; i++)
+            before += live[i];
+        T_INT(cc_rl_zone_sweep(z, t + w / 2), before - nkept);
+        T_INT(cc_rl_zone_keys(z), nkept);
+        memset(seen, 0, sizeof(seen));
+        cc_rl_zone_each(z, t + w / 2, each_mark, seen);
+        int right = 0, found = 0, back = 0;
+        for (int i = 0; i < PROBE_KEYS; i++) {
+            right += seen[i] == (kept[i] ? 1 : 0);
+            live[i] = kept[i];
+        }
+        T_INT(right, PROBE_KEYS);
+        for (int i = 0; i < PROBE_KEYS; i++) {
+            snprintf(key, sizeof(key), "s%d", i);
+            if (kept[i]) {
+                wait = 0;
+                found += !cc_rl_zone_take(z, key, strlen(key), t + w / 2, NULL, NULL, &wait) &&
+                         wait == w / 2;
+            } else if (i % 3 == 0) {
+                /* a deleted key is new again: allowed, and held from now on */
+                back += cc_rl_zone_take(z, key, strlen(key), t + w / 2, NULL, NULL, &wait);
+                live[i] = true;
+            }
+        }
+        T_INT(found, nkept);
+        size_t nback = 0;
+        for (int i = 0; i < PROBE_KEYS; i++)
+            nback += !kept[i] && i % 3 == 0;
+        T_INT(back, nback);
+        T_INT(cc_rl_zone_keys(z), nkept + nback);
+    }
+    size_t held = cc_rl_zone_keys(z);
+    T_OK(held > 0, "keys held before the last sweep");
+    T_INT(cc_rl_zone_sweep(z, t + 10 * w), held);
+    T_INT(cc_rl_zone_keys(z), 0);
+    int again = 0;
+    for (int i = 0; i < PROBE_KEYS; i++) {
+        snprintf(key, sizeof(key), "s%d", i);
+        again += cc_rl_zone_take(z, key, strlen(key), t + 10 * w, NULL, NULL, &wait);
+    }
+    T_INT(again, PROBE_KEYS);
+    T_INT(cc_rl_zone_keys(z), PROBE_KEYS);
+    cc_rl_zone_free(z);
+}
+
 int main(void)
 {
     cc_handler_types_set(cc_handler_types);
@@ -490,6 +716,8 @@ int main(void)
     test_log_throttle();
     test_distributed();
     test_growing_ring();
+    test_ring_mirror();
+    test_sweep_probing();
     cc_arena_free(RA);
     return t_done();
 }
