@@ -17,6 +17,7 @@
 #include "../core/async.h"
 #include "../core/log.h"
 #include "internal.h"
+#include "tls_hooks.h"
 
 static eng_req *req_of(cc_req *r)
 {
@@ -73,7 +74,8 @@ static void on_gone(cc_loop_io *io, int fd, unsigned events, void *ctx)
     eng_req *q = ctx;
     (void)events;
     char b;
-    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    int tls = eng_tls_direct_peek(fd);
+    ssize_t n = tls >= 0 ? tls : recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n > 0) {
         /* a half-close after more bytes (pipelined requests): the client still waits
          * for answers, as Go's background read sees it; stop watching */

@@ -287,7 +287,7 @@ cc_engine *cc_engine_start(cc_runtime *rt, const cc_engine_opts *opts, cc_err *e
      * with MHD_OPTION_SIGPIPE_HANDLED_BY_APP, which also lets it use sendfile) */
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    if (cc_rawscan_registry_init() != CC_OK) {
+    if (cc_rawscan_registry_init() != CC_OK || eng_tls_direct_init() != CC_OK) {
         cc_err_set(err, "engine: out of memory");
         return NULL;
     }

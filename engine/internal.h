@@ -58,8 +58,10 @@ typedef struct eng_timer {
     struct eng_timer *prev, *next;
     uint64_t at; /* CLOCK_MONOTONIC ns */
     bool armed;
-    bool is_wr; /* which member of eng_conn this is (rd or wr) */
+    unsigned char kind; /* which member of eng_conn this is: ENG_T_* */
 } eng_timer;
+
+enum { ENG_T_RD, ENG_T_WR, ENG_T_FILE };
 
 typedef struct eng_conn {
     cc_rawscan scan; /* first: the scanner's callbacks cast back to the connection */
@@ -70,6 +72,12 @@ typedef struct eng_conn {
     char rip[64], lip[64];
     eng_timer rd; /* read deadline: request head, then body */
     eng_timer wr; /* write deadline: head received .. response done */
+    /* a file body MHD sends by sendfile: checked every second for having shrunk, since
+     * MHD 0.9.75 waits forever for a socket edge when sendfile meets the new end of
+     * file (filebody.c) */
+    eng_timer fw;
+    int fw_fd;
+    int64_t fw_end;
     struct eng_conn *prev, *next;
     uint32_t nreq;   /* requests started (URI log callback) */
     bool scan_on;    /* the scanner sees this connection's bytes */
@@ -222,6 +230,7 @@ typedef struct eng_req {
     /* upgrades (upgrade.c) */
     struct MHD_UpgradeResponseHandle *urh;
     bool upgrading, upgraded, upgrade_closed, upgrade_aborted;
+    int up_fd; /* > 0: the handler's end of a TLS stream's socketpair, closed with it */
     struct eng_req *upg_prev, *upg_next; /* in wl->upgraded */
     cc_req req;
 } eng_req;
@@ -274,6 +283,14 @@ size_t eng_pool_for(const cc_server *s);
 /* MHD glue (mhd_glue.c) */
 struct MHD_Daemon *eng_daemon_start(eng_wl *wl, unsigned conn_limit);
 void eng_wl_set_server(eng_wl *wl, cc_runtime *rt, const cc_server *s);
+
+/* File bodies (filebody.c): regular files up to ENG_MAP_MAX go to MHD mapped, as one
+ * buffer (head and body in one sendmsg); larger ones by sendfile. */
+#define ENG_MAP_MAX ((int64_t)16 << 20)
+struct MHD_Response *eng_file_response(eng_req *q, int fd, int64_t off, int64_t len, bool no_body);
+/* The file watch fired: true when the file no longer reaches the end being sent (the
+ * caller then ends the connection); otherwise it is armed again. */
+bool eng_file_watch_due(eng_worker *w, eng_conn *c);
 
 /* requests (request.c, respond.c) */
 enum MHD_Result eng_req_head(eng_req *q, struct MHD_Connection *mc, const char *method,

@@ -97,7 +97,9 @@ static void conn_started(eng_wl *wl, struct MHD_Connection *mc, void **socket_co
     eng_worker *w = wl->w;
     c->wl = wl;
     c->mc = mc;
-    c->wr.is_wr = true;
+    c->wr.kind = ENG_T_WR;
+    c->fw.kind = ENG_T_FILE;
+    c->fw_fd = -1;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     c->fd = ci ? ci->connect_fd : -1;
@@ -140,8 +142,11 @@ static void conn_closed(eng_wl *wl, void **socket_context)
     *socket_context = NULL;
     if (c->scan_on)
         cc_rawscan_attach(c->fd, NULL);
+    if (c->info.tls)
+        eng_tls_conn_closed(wl, c);
     eng_timer_disarm(wl->w, &c->rd);
     eng_timer_disarm(wl->w, &c->wr);
+    eng_timer_disarm(wl->w, &c->fw);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -290,9 +295,13 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     eng_upgrade_done(q, toe);
     eng_resp_release(q);
     if (q->c) {
-        if (q->early && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && q->c->fd >= 0)
+        /* a TLS connection lingers in the front, after its close_notify */
+        if (q->early && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && q->c->fd >= 0 &&
+            !q->c->info.tls)
             eng_linger_start(wl->w, q->c->fd);
         eng_timer_disarm(wl->w, &q->c->wr);
+        eng_timer_disarm(wl->w, &q->c->fw);
+        q->c->fw_fd = -1;
         q->c->in_request = false;
         q->c = NULL;
     }

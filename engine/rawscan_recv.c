@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "../core/err.h"
+#include "tls_hooks.h"
 
 /* fd -> scanner; a slot is set while the engine owns that fd (MHD's NOTIFY_CONNECTION
  * STARTED .. CLOSED, which brackets the fd's accept and close), so a number reused by
@@ -56,7 +57,12 @@ void cc_rawscan_attach(int fd, cc_rawscan *s)
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    ssize_t n = recvfrom(fd, buf, len, flags, NULL, NULL);
+    /* a TLS socket MHD serves directly reads plaintext through wolfSSL (tls_direct.c);
+     * the scanner then sees what MHD sees */
+    bool tls = false;
+    ssize_t n = flags & MSG_PEEK ? 0 : eng_tls_direct_recv_fd(fd, buf, len, &tls);
+    if (!tls)
+        n = recvfrom(fd, buf, len, flags, NULL, NULL);
     if (n > 0 && !(flags & MSG_PEEK) && fd >= 0 && (size_t)fd < table_n) {
         cc_rawscan *s = atomic_load_explicit(&table[fd], memory_order_acquire);
         if (s)

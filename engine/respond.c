@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Writing a cc_resp through MHD: complete bodies from a buffer (head and body in one
- * sendmsg, P6), file bodies by sendfile, streaming bodies through the content reader
+ * sendmsg, P6), file bodies through filebody.c, streaming bodies through the content reader
  * (never SIZE_UNKNOWN for HEAD, P5), which suspends the connection while an async body
  * has nothing to give; 101 answers with an upgrade hook go through upgrade.c. Headers
  * MHD owns (Content-Length, Transfer-Encoding, Connection) are not forwarded; a value
@@ -121,22 +121,8 @@ static struct MHD_Response *make_body(eng_req *q, bool no_body)
         q->resp_size = (int64_t)b->mem_len;
         return MHD_create_response_from_buffer(b->mem_len, (void *)b->mem, MHD_RESPMEM_PERSISTENT);
     }
-    if (b->fd >= 0) {
-        int64_t len = b->len;
-        if (len < 0) {
-            struct stat st;
-            len = fstat(b->fd, &st) == 0 ? (int64_t)st.st_size - b->off : 0;
-            if (len < 0)
-                len = 0;
-        }
-        struct MHD_Response *mr = MHD_create_response_from_fd_at_offset64(
-            (uint64_t)len, b->fd, (uint64_t)(b->off > 0 ? b->off : 0));
-        if (mr) {
-            q->fd_to_mhd = true; /* MHD closes it with the response */
-            q->resp_size = len;
-        }
-        return mr;
-    }
+    if (b->fd >= 0)
+        return eng_file_response(q, b->fd, b->off > 0 ? b->off : 0, b->len, no_body);
     if (b->read) {
         q->counted_body = true;
         if (b->async)

@@ -11,12 +11,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../core/log.h"
@@ -41,7 +43,7 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
             return WOLFSSL_CBIO_ERR_WANT_READ;
         ssize_t r;
         do
-            r = recv(tc->fd, tc->rbuf, sizeof(tc->rbuf), 0);
+            r = recvfrom(tc->fd, tc->rbuf, sizeof(tc->rbuf), 0, NULL, NULL);
         while (r < 0 && errno == EINTR);
         if (r == 0) {
             tc->t_rd = false;
@@ -69,20 +71,39 @@ static int tls_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     return (int)n;
 }
 
+/* While MHD serves the socket (TC_DIRECT) nothing is refused: what the socket does not
+ * take is queued (tls_direct.c), so no record is ever retried with other bytes. In the
+ * other states a full socket is WANT_WRITE, and the queue left from TC_DIRECT goes
+ * first. */
 static int tls_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
     (void)ssl;
     eng_tls_conn *tc = ctx;
+    bool direct = tc->state == TC_DIRECT;
+    if (tc->olen > tc->ooff && !eng_tls_flush(tc)) {
+        if (tc->broken)
+            return WOLFSSL_CBIO_ERR_CONN_RST;
+        if (!direct)
+            return WOLFSSL_CBIO_ERR_WANT_WRITE;
+        return eng_tls_queue(tc, buf, (size_t)sz) ? sz : WOLFSSL_CBIO_ERR_GENERAL;
+    }
     ssize_t r;
     do
-        r = send(tc->fd, buf, (size_t)sz, MSG_NOSIGNAL);
+        r = eng_tls_raw_send(tc->fd, buf, (size_t)sz);
     while (r < 0 && errno == EINTR);
-    if (r >= 0)
-        return (int)r;
+    if (r >= 0) {
+        if (direct && r < sz && !eng_tls_queue(tc, buf + r, (size_t)(sz - r)))
+            return WOLFSSL_CBIO_ERR_GENERAL;
+        return direct ? sz : (int)r;
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
         tc->t_wr = false;
+        if (direct)
+            return eng_tls_queue(tc, buf, (size_t)sz) ? sz : WOLFSSL_CBIO_ERR_GENERAL;
         return WOLFSSL_CBIO_ERR_WANT_WRITE;
     }
+    if (direct)
+        tc->broken = true;
     return errno == ECONNRESET || errno == EPIPE ? WOLFSSL_CBIO_ERR_CONN_RST
                                                  : WOLFSSL_CBIO_ERR_GENERAL;
 }
@@ -95,8 +116,15 @@ static void destroy(eng_tls_conn *tc)
     cc_loop_io_del(tc->io);
     cc_loop_io_del(tc->pio);
     cc_loop_timer_free(tc->timer);
-    if (tc->fd >= 0)
+    if (tc->fd >= 0 && tc->fd_mhd) {
+        /* MHD still serves fd and would otherwise send its next bytes in the clear:
+         * end the socket for it before the interposers forget the connection */
+        (void)syscall(SYS_shutdown, tc->fd, SHUT_RDWR);
+        eng_tls_direct_attach(tc->fd, NULL);
+    } else if (tc->fd >= 0) {
         close(tc->fd);
+    }
+    free(tc->obuf);
     if (tc->pfd >= 0)
         close(tc->pfd);
     if (tc->ssl)
@@ -198,23 +226,11 @@ eng_tls_conn *eng_tls_conn_next(const eng_tls_conn *tc)
     return tc->next;
 }
 
-static bool handshake_done(eng_tls_conn *tc)
+/* The fallback when the socket calls are not interposed: MHD serves one end of a
+ * socketpair and the pump carries the bytes (TC_OPEN). */
+static bool hand_over_pair(eng_tls_conn *tc)
 {
     eng_tls_wl *tl = tc->tl;
-    int v = wolfSSL_version(tc->ssl);
-    if (tc->pol && (v < tc->pol->vmin || v > tc->pol->vmax)) {
-        /* the policy picked by SNI allows fewer versions than the listener's union */
-        log_hs_error(tc, "protocol version not allowed by the connection policy");
-        return false;
-    }
-    cc_loop_timer_stop(tc->timer);
-    if (tc->acme) {
-        /* the validator only looks at the certificate */
-        start_linger(tc);
-        return true;
-    }
-    if (!tl->wl || !tl->wl->d)
-        return false;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
         cc_log(CC_LOG_ERROR, "http.engine", NULL, "socketpair: %s", strerror(errno));
@@ -238,6 +254,161 @@ static bool handshake_done(eng_tls_conn *tc)
         return false;
     tc->state = TC_OPEN;
     return true;
+}
+
+static bool handshake_done(eng_tls_conn *tc)
+{
+    eng_tls_wl *tl = tc->tl;
+    int v = wolfSSL_version(tc->ssl);
+    if (tc->pol && (v < tc->pol->vmin || v > tc->pol->vmax)) {
+        /* the policy picked by SNI allows fewer versions than the listener's union */
+        log_hs_error(tc, "protocol version not allowed by the connection policy");
+        return false;
+    }
+    cc_loop_timer_stop(tc->timer);
+    if (tc->acme) {
+        /* the validator only looks at the certificate */
+        start_linger(tc);
+        return true;
+    }
+    if (!tl->wl || !tl->wl->d)
+        return false;
+    if (!eng_tls_direct_enabled())
+        return hand_over_pair(tc);
+    /* MHD serves the TCP socket itself from here (tls_direct.c); its epoll set takes
+     * over the readiness, so the front's watch goes (it comes back only to push queued
+     * ciphertext) */
+    if (!eng_tls_direct_attach(tc->fd, tc))
+        return false;
+    cc_loop_io_del(tc->io);
+    tc->io = NULL;
+    tc->state = TC_DIRECT;
+    tc->fd_mhd = true;
+    tc->mfd = tc->fd;
+    tl->adding = tc;
+    enum MHD_Result ok =
+        MHD_add_connection(tl->wl->d, tc->fd, (const struct sockaddr *)&tc->peer, tc->peerlen);
+    tl->adding = NULL;
+    if (ok != MHD_YES) {
+        /* MHD closed the socket; at the connection limit the client is simply closed */
+        eng_tls_direct_attach(tc->fd, NULL);
+        tc->fd = tc->mfd = -1;
+        tc->fd_mhd = false;
+        cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot hand a TLS connection to MHD: %s",
+               strerror(errno));
+        return false;
+    }
+    /* MHD_USE_TURBO: the connection starts read-ready, so a request that came with the
+     * client's Finished (already in rbuf, with no new edge to come) is read at once by
+     * the MHD_run this flag asks for */
+    tl->wl->ready = true;
+    return true;
+}
+
+/* ---- TC_DIRECT: queued ciphertext, MHD letting go, upgrades ---- */
+
+static void on_tcp(cc_loop_io *io, int fd, unsigned ev, void *ctx);
+
+void eng_tls_direct_want_flush(eng_tls_conn *tc)
+{
+    if (tc->io || tc->state != TC_DIRECT)
+        return;
+    tc->io = cc_loop_io_add(tc->tl->loop, tc->fd, CC_LOOP_OUT, on_tcp, tc);
+    if (!tc->io)
+        tc->broken = true;
+}
+
+static void direct_pushed(eng_tls_conn *tc)
+{
+    if (eng_tls_flush(tc) || tc->broken) {
+        cc_loop_io_del(tc->io);
+        tc->io = NULL;
+    }
+}
+
+/* MHD closes fd right after this: keep the socket through a duplicate, then close it
+ * in order (the queue, close_notify, FIN, a lingering read). */
+static void direct_closed(eng_tls_conn *tc)
+{
+    eng_tls_direct_attach(tc->fd, NULL);
+    cc_loop_io_del(tc->io);
+    tc->io = NULL;
+    tc->fd_mhd = false;
+    tc->mfd = -1;
+    int d = tc->broken ? -1 : fcntl(tc->fd, F_DUPFD_CLOEXEC, 0);
+    tc->fd = d;
+    if (d < 0) {
+        kill_conn(tc);
+        return;
+    }
+    tc->io = cc_loop_io_add(tc->tl->loop, d, CC_LOOP_IN, on_tcp, tc);
+    if (!tc->io) {
+        kill_conn(tc);
+        return;
+    }
+    tc->t_wr = true;
+    start_linger(tc);
+    update_watch(tc);
+}
+
+void eng_tls_conn_closed(struct eng_wl *wl, struct eng_conn *c)
+{
+    (void)wl;
+    eng_tls_conn *tc = eng_tls_direct_get(c->fd);
+    if (!tc || tc->state != TC_DIRECT)
+        return;
+    tc->in_cb = true;
+    direct_closed(tc);
+    tc->in_cb = false;
+    if (tc->state == TC_DEAD)
+        destroy(tc);
+}
+
+/* An upgraded stream leaves MHD's hands: it goes back through a socketpair pumped by
+ * the front (TC_OPEN), so the handler reads and writes plain bytes with ordinary
+ * readiness. Returns the handler's end, or -1. MHD keeps fd until the upgrade is
+ * closed, so the front works on a duplicate. */
+int eng_tls_upgrade_fd(struct eng_wl *wl, int fd)
+{
+    (void)wl;
+    eng_tls_conn *tc = eng_tls_direct_get(fd);
+    if (!tc || tc->state != TC_DIRECT)
+        return fd;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    eng_tls_direct_attach(fd, NULL);
+    cc_loop_io_del(tc->io);
+    tc->fd = d;
+    tc->fd_mhd = false;
+    tc->mfd = -1;
+    tc->pfd = sv[0];
+    tc->state = TC_OPEN;
+    tc->t_rd = tc->t_wr = tc->p_rd = true;
+    tc->t_eof = tc->d_eof;
+    tc->io = cc_loop_io_add(tc->tl->loop, d, CC_LOOP_IN, on_tcp, tc);
+    tc->pio = cc_loop_io_add(tc->tl->loop, tc->pfd, CC_LOOP_IN, on_pair, tc);
+    if (!tc->io || !tc->pio) {
+        close(sv[1]);
+        kill_conn(tc);
+        return -1;
+    }
+    /* plaintext wolfSSL already holds is pumped from the next loop turn */
+    tc->in_cb = true;
+    pump(tc);
+    tc->in_cb = false;
+    if (tc->state == TC_DEAD) {
+        destroy(tc);
+        close(sv[1]);
+        return -1;
+    }
+    return sv[1];
 }
 
 /* ---- the pump ---- */
@@ -458,7 +629,11 @@ static bool step_out(eng_tls_conn *tc)
 
 static void step_linger(eng_tls_conn *tc)
 {
-    if (tc->sd_pending && tc->t_wr) {
+    if (tc->olen > tc->ooff && tc->t_wr && !eng_tls_flush(tc) && tc->broken) {
+        kill_conn(tc);
+        return;
+    }
+    if (tc->sd_pending && tc->t_wr && tc->olen == tc->ooff) {
         int r = wolfSSL_shutdown(tc->ssl);
         if (r == WOLFSSL_SUCCESS || r == WOLFSSL_SHUTDOWN_NOT_DONE ||
             wolfSSL_get_error(tc->ssl, r) != WOLFSSL_ERROR_WANT_WRITE) {
@@ -491,6 +666,11 @@ static void pump(eng_tls_conn *tc)
             progress = step_handshake(tc);
             break;
         case TC_OPEN:
+            /* ciphertext queued while MHD served the socket (the 101 of an upgrade) */
+            if (tc->olen > tc->ooff && tc->t_wr && !eng_tls_flush(tc) && tc->broken) {
+                kill_conn(tc);
+                return;
+            }
             progress = step_in(tc);
             if (tc->state == TC_OPEN)
                 progress |= step_out(tc);
@@ -498,6 +678,9 @@ static void pump(eng_tls_conn *tc)
         case TC_LINGER:
             step_linger(tc);
             break;
+        case TC_DIRECT:
+            direct_pushed(tc);
+            return;
         case TC_DEAD:
             return;
         }
@@ -518,7 +701,7 @@ static void update_watch(eng_tls_conn *tc)
     case TC_OPEN:
         if (!tc->t_eof && tc->dlen == 0)
             t |= CC_LOOP_IN;
-        if (!tc->t_wr)
+        if (!tc->t_wr || tc->olen > tc->ooff)
             t |= CC_LOOP_OUT;
         if (!tc->e_pending)
             p |= CC_LOOP_IN;
@@ -526,7 +709,7 @@ static void update_watch(eng_tls_conn *tc)
             p |= CC_LOOP_OUT;
         break;
     case TC_LINGER:
-        t = CC_LOOP_IN | (tc->sd_pending ? CC_LOOP_OUT : 0);
+        t = CC_LOOP_IN | (tc->sd_pending || tc->olen > tc->ooff ? CC_LOOP_OUT : 0);
         break;
     default:
         return;

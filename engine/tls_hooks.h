@@ -6,6 +6,7 @@
 #define CC_ENGINE_TLS_HOOKS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "../core/err.h"
 #include "../core/server.h"
@@ -36,6 +37,21 @@ void eng_tls_wl_drain(struct eng_wl *wl);
 void eng_tls_wl_free(struct eng_wl *wl);
 /* MHD started connection c on TLS listener wl: copy the TLS facts into c->info. */
 void eng_tls_conn_started(struct eng_wl *wl, struct eng_conn *c);
+/* MHD is about to close c's socket (NOTIFY_CONNECTION CLOSED): the front takes over the
+ * orderly TLS close (tls_conn.c). No-op for plain connections. */
+void eng_tls_conn_closed(struct eng_wl *wl, struct eng_conn *c);
+/* MHD hands over an upgraded socket: the fd the handler must use (a socketpair end the
+ * front pumps, for TLS; fd itself otherwise), or -1 on failure. */
+int eng_tls_upgrade_fd(struct eng_wl *wl, int fd);
+/* The interposers' table (tls_direct.c), set up with the engine. */
+int eng_tls_direct_init(void);
+/* For the recv interposer: *mine when fd is a TLS socket MHD serves directly; then the
+ * plaintext read (or -1 with errno) is returned. */
+ssize_t eng_tls_direct_recv_fd(int fd, void *buf, size_t len, bool *mine);
+/* For a hang-up seen on a suspended connection: 1 when fd is a direct TLS socket with
+ * request bytes still to read, 0 when it has none (only close_notify, or EOF), -1 when
+ * fd is not one (peek at the socket instead). */
+int eng_tls_direct_peek(int fd);
 
 /* Before routing: the ACME http-01 answer on plain listeners, strict_sni_host on TLS
  * ones. true when q's response has been set and the routes must not run. */

@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "../core/log.h"
 #include "internal.h"
+#include "tls_hooks.h"
 
 static void upg_unlink(eng_req *q)
 {
@@ -29,6 +31,8 @@ static void upg_unlink(eng_req *q)
         q->upg_next->upg_prev = q->upg_prev;
     q->upg_prev = q->upg_next = NULL;
 }
+
+static void closer(cc_req *r);
 
 static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, const char *extra_in,
                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
@@ -54,7 +58,30 @@ static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, cons
         }
     }
     cc_resp *rs = &q->req.resp;
-    rs->upgrade(&q->req, sock, extra_in, extra_in_size, rs->upgrade_ctx);
+    /* behind the TLS front the handler gets a socketpair end the front pumps */
+    int fd = eng_tls_upgrade_fd(q->wl, sock);
+    if (fd < 0) {
+        cc_log(CC_LOG_ERROR, "http.engine", NULL, "cannot hand over an upgraded TLS stream: %s",
+               strerror(errno));
+        (void)shutdown(sock, SHUT_RDWR);
+        if (rs->upgrade_abort && !q->upgrade_aborted) {
+            q->upgrade_aborted = true;
+            rs->upgrade_abort(&q->req, rs->upgrade_ctx);
+        }
+        closer(&q->req);
+        return;
+    }
+    if (fd != sock)
+        q->up_fd = fd;
+    rs->upgrade(&q->req, fd, extra_in, extra_in_size, rs->upgrade_ctx);
+}
+
+static void close_up_fd(eng_req *q)
+{
+    if (q->up_fd > 0) {
+        close(q->up_fd); /* the front sees EOF and closes the TLS stream in order */
+        q->up_fd = 0;
+    }
 }
 
 static void closer(cc_req *r)
@@ -64,6 +91,7 @@ static void closer(cc_req *r)
         return;
     q->upgrade_closed = true;
     upg_unlink(q);
+    close_up_fd(q);
     /* MHD closes the socket and completes the request on its next run */
     (void)MHD_upgrade_action(q->urh, MHD_UPGRADE_ACTION_CLOSE);
     q->wl->ready = true;
@@ -87,6 +115,7 @@ void eng_upgrade_done(eng_req *q, enum MHD_RequestTerminationCode toe)
         /* closed by its handler, or by MHD when the daemon stopped */
         upg_unlink(q);
         q->upgrade_closed = true;
+        close_up_fd(q);
         return;
     }
     if (rs->upgrade && rs->upgrade_abort && !q->upgrade_aborted && q->upgrading) {

@@ -62,6 +62,7 @@ static void shut_conn(eng_worker *w, eng_conn *c)
 {
     eng_timer_disarm(w, &c->rd);
     eng_timer_disarm(w, &c->wr);
+    eng_timer_disarm(w, &c->fw);
     if (!c->shut) {
         c->shut = true;
         /* MHD sees EOF on its next read and closes the connection itself, running the
@@ -74,13 +75,20 @@ static void run_timers(eng_worker *w)
 {
     while (w->t_head && w->t_head->at <= w->now) {
         eng_timer *t = w->t_head;
-        eng_conn *c =
-            (eng_conn *)((char *)t - (t->is_wr ? offsetof(eng_conn, wr) : offsetof(eng_conn, rd)));
+        size_t at = t->kind == ENG_T_WR     ? offsetof(eng_conn, wr)
+                    : t->kind == ENG_T_FILE ? offsetof(eng_conn, fw)
+                                            : offsetof(eng_conn, rd);
+        eng_conn *c = (eng_conn *)((char *)t - at);
         eng_timer_disarm(w, t);
+        if (t->kind == ENG_T_FILE) {
+            if (eng_file_watch_due(w, c))
+                shut_conn(w, c);
+            continue;
+        }
         /* Go closes silently on a read or write deadline (no 408) */
         cc_log(CC_LOG_DEBUG, "http.engine", NULL, "closing %s:%d: %s deadline passed",
                c->info.remote_ip ? c->info.remote_ip : "", c->info.remote_port,
-               t->is_wr ? "write" : "read");
+               t->kind == ENG_T_WR ? "write" : "read");
         shut_conn(w, c);
     }
 }
