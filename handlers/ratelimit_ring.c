@@ -11,10 +11,12 @@
  * the shard's line (mutex, table pointer), one table entry's line (probe runs are short
  * and mostly stay in it), and the limiter's two lines (both addressed from the entry's
  * pointer, so they miss in parallel). The
- * limiter mirrors the ring's cache line the cursor is in, so a decision does not read
- * the ring: the ring is read only when the cursor enters another line, once per 8
- * events, and written (a plain store) on every recorded event, which keeps it complete
- * for the readers that scan it (counts, each, snapshots). */
+ * limiter holds the ring's cache line the cursor is in (the mirror), so a decision
+ * neither reads nor writes the ring: the line is written back and the next one read
+ * when the cursor leaves it, once per 8 events. Writing every event to the ring as well
+ * would not save the miss: the shard's unlock (a locked xchg on x86) waits until that
+ * store has its line. Whatever scans a ring (counts, each, growth) writes the mirror
+ * back first. */
 #include "ratelimit_ring.h"
 
 #include "../core/rand.h"
@@ -116,10 +118,11 @@ typedef struct limiter {
     uint32_t cap;    /* slots in ring, <= max_events */
     int64_t *ring;   /* cap timestamps, 64-byte aligned */
     uint32_t keylen;
-    /* ring[base + k] for base = cursor & ~7 and k < min(8, cap - base), loaded when the
-     * cursor enters that line and written together with the ring: a decision reads
+    /* the slots ring[base + k] for base = cursor & ~7 and k < min(8, cap - base): loaded
+     * when the cursor enters that line, written back when it leaves; meanwhile these are
+     * the values and the ring's copy is stale. A decision reads and writes only
      * mirror[cursor & 7], never the ring's line, which the rest of the request has
-     * long evicted */
+     * long evicted. */
     int64_t mirror[LINE];
     char key[]; /* keylen bytes and a NUL */
 } limiter;
@@ -167,6 +170,22 @@ static void load_mirror(limiter *l)
     memcpy(l->mirror, l->ring + base, (size_t)n * sizeof(int64_t));
 }
 
+/* Writes the mirror back to the ring's line the cursor is in. */
+static void store_mirror(limiter *l)
+{
+    uint32_t base = l->cursor & ~(uint32_t)(LINE - 1);
+    uint32_t n = l->cap - base < LINE ? l->cap - base : LINE;
+    memcpy(l->ring + base, l->mirror, (size_t)n * sizeof(int64_t));
+}
+
+/* The ring, complete, for code that scans it. */
+static const int64_t *synced_ring(limiter *l)
+{
+    if (l->cap > 0)
+        store_mirror(l);
+    return l->ring;
+}
+
 /* ring[i] (i < cap), from the mirror when it holds that slot. */
 static int64_t slot_at(const limiter *l, uint32_t i)
 {
@@ -174,23 +193,23 @@ static int64_t slot_at(const limiter *l, uint32_t i)
     return k < LINE ? l->mirror[k] : l->ring[i];
 }
 
-/* Records now at the cursor, in the ring and the mirror, and advances the cursor
- * (cc_rl_ring_reserve for a limiter). */
+/* Records now at the cursor (in the mirror) and advances the cursor: cc_rl_ring_reserve
+ * for a limiter. */
 static void record(limiter *l, int64_t now)
 {
     if (l->cap == 0)
         return;
     uint32_t c = l->cursor;
-    /* the ring keeps every event for the readers that scan it; no load of the decision
-     * waits for this store (the unlock, a locked xchg on x86, does wait for it to reach
-     * the cache) */
-    l->ring[c] = now;
     l->mirror[c % LINE] = now;
     c = c + 1 >= l->cap ? 0 : c + 1;
-    l->cursor = c;
-    /* entering another line; a ring of at most one line is all in the mirror already */
-    if (c % LINE == 0 && l->cap > LINE)
+    /* entering another line; a ring of at most one line lives in the mirror */
+    if (c % LINE == 0 && l->cap > LINE) {
+        store_mirror(l);
+        l->cursor = c;
         load_mirror(l);
+    } else {
+        l->cursor = c;
+    }
 }
 
 /* cc_rl_ring_when on a limiter, reading the oldest slot from the mirror. */
@@ -216,6 +235,7 @@ static bool grow_ring(const cc_rl_zone *z, limiter *l)
     int64_t *nr = alloc_lines((size_t)nc * sizeof(*nr));
     if (!nr)
         return false;
+    synced_ring(l);
     uint32_t tail = l->cap - l->cursor;
     memcpy(nr, l->ring + l->cursor, (size_t)tail * sizeof(*nr));
     memcpy(nr + tail, l->ring, (size_t)l->cursor * sizeof(*nr));
@@ -466,7 +486,7 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         oldest = oold;
     if (total < z->max) {
         int64_t lold;
-        total += cc_rl_ring_count(l->ring, l->cap, l->cursor, z->window, now, &lold);
+        total += cc_rl_ring_count(synced_ring(l), l->cap, l->cursor, z->window, now, &lold);
         if (lold != CC_RL_EMPTY && lold < oldest && lold > horizon)
             oldest = lold;
         if (total < z->max) {
@@ -515,7 +535,8 @@ void cc_rl_zone_each(cc_rl_zone *z, int64_t now, cc_rl_each_fn fn, void *ctx)
             if (!l)
                 continue;
             int64_t oldest;
-            uint32_t c = cc_rl_ring_count(l->ring, l->cap, l->cursor, z->window, now, &oldest);
+            uint32_t c =
+                cc_rl_ring_count(synced_ring(l), l->cap, l->cursor, z->window, now, &oldest);
             if (c > 0)
                 fn(ctx, l->key, l->keylen, c, oldest);
         }
