@@ -603,6 +603,19 @@ static int open_error(cc_req *r, int err, const char *path)
     return cc_req_fail(r, 503, "open %s: %s", path, strerror(err));
 }
 
+/* A file opened ahead (fs_handle), closed with the request unless it was served. */
+typedef struct pre_open {
+    int fd;
+} pre_open;
+
+static void pre_close(void *p)
+{
+    pre_open *po = p;
+    if (po->fd >= 0)
+        close(po->fd);
+    po->fd = -1;
+}
+
 /* Opens a regular file without blocking on FIFOs; *err gets errno on failure, ENOENT for
  * anything that is not a regular file. */
 static int open_regular(const char *path, struct stat *st, int *err)
@@ -762,8 +775,19 @@ static int fs_handle(cc_handler *h, cc_req *r, cc_next *next)
     if (fl > 0 && filename[fl - 1] == '/')
         filename[fl - 1] = '\0';
 
+    /* the common case, a regular file, costs one path walk (open, then fstat) instead
+     * of two (stat, then open); anything else takes the stat path as before */
     struct stat st;
-    if (stat(filename, &st) != 0)
+    pre_open *po = cc_arena_alloc(a, sizeof(*po));
+    po->fd = open(filename, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (po->fd >= 0) {
+        cc_arena_defer(a, pre_close, po);
+        if (fstat(po->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(po->fd);
+            po->fd = -1;
+        }
+    }
+    if (po->fd < 0 && stat(filename, &st) != 0)
         return stat_error(f, r, next, errno, filename);
 
     bool implicit_index = false;
@@ -848,8 +872,18 @@ static int fs_handle(cc_handler *h, cc_req *r, cc_next *next)
         if (!etag[0])
             etag = cc_fs_etag(a, &fst);
     }
+    if (fd >= 0 && po->fd >= 0) {
+        close(po->fd); /* a precompressed sidecar is served instead */
+        po->fd = -1;
+    }
     if (fd < 0) {
-        fd = open_regular(filename, &fst, &err);
+        if (po->fd >= 0 && !implicit_index) {
+            fd = po->fd;
+            po->fd = -1;
+            fst = st;
+        } else {
+            fd = open_regular(filename, &fst, &err);
+        }
         if (fd < 0) {
             if (err == ENOENT)
                 return not_found(f, r, next);
