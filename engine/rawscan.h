@@ -55,5 +55,8 @@ int cc_rawscan_registry_init(void);
 void cc_rawscan_attach(int fd, cc_rawscan *s);
 /** True when libmicrohttpd's recv() calls reach our interposer (checked at init). */
 bool cc_rawscan_interposed(void);
+/* Slots in the fd table (0 before cc_rawscan_registry_init): how many fds may be
+ * looked up, for the other fd-keyed tables of the engine. */
+size_t cc_rawscan_table_len(void);
 
 #endif

@@ -71,6 +71,11 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
     return n;
 }
 
+size_t cc_rawscan_table_len(void)
+{
+    return table_n;
+}
+
 bool cc_rawscan_interposed(void)
 {
     return interposed;

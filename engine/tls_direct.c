@@ -26,7 +26,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rawscan.h"
 #include "tls_conn.h"
 
 /* file bytes read per step of a sendfile call */
@@ -47,11 +47,9 @@ int eng_tls_direct_init(void)
 {
     if (table)
         return CC_OK;
-    struct rlimit rl;
-    size_t n = 65536;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > n)
-        n = rl.rlim_cur > (1u << 21) ? (1u << 21) : (size_t)rl.rlim_cur;
-    table = calloc(n, sizeof(*table));
+    /* as many slots as the scanner's table (sized from RLIMIT_NOFILE), set up first */
+    size_t n = cc_rawscan_table_len();
+    table = n ? calloc(n, sizeof(*table)) : NULL;
     if (!table)
         return CC_ERR;
     table_n = n;
