@@ -64,8 +64,7 @@ static struct MHD_Response *map_file(int fd, int64_t off, int64_t len)
     return mr;
 }
 
-struct MHD_Response *eng_file_response(eng_req *q, int fd, int64_t off, int64_t len,
-                                       bool no_body)
+struct MHD_Response *eng_file_response(eng_req *q, int fd, int64_t off, int64_t len, bool no_body)
 {
     if (len < 0) {
         struct stat st;
