@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The sliding-window ring buffer of the caddy-ratelimit plugin and the sharded table
  * of rings a zone keeps per key. A zone has 64 shards, each with its own mutex and an
- * open-addressing table of {hash, limiter} entries (linear probing, at most half full,
- * backward-shift deletion, so no tombstones). The hot path takes one shard mutex and
- * allocates only for a key it has not seen; each shard forgets its expired keys when a
- * request finds its sweep due, so no thread is needed for sweeping.
+ * open-addressing table (linear probing, at most half full, backward-shift deletion, so
+ * no tombstones) whose entries are the limiters themselves. The hot path takes one shard
+ * mutex and allocates only for a key it has not seen; each shard forgets its expired
+ * keys when a request finds its sweep due, so no thread is needed for sweeping.
  *
  * Between two requests for one key the rest of the request evicts the cache, so what a
  * decision costs is its chain of dependent cache misses. For a known key that chain is
- * the shard's line (mutex, table pointer), one table entry's line (probe runs are short
- * and mostly stay in it), and the limiter's two lines (both addressed from the entry's
- * pointer, so they miss in parallel). The
- * limiter holds the ring's cache line the cursor is in (the mirror), so a decision
- * neither reads nor writes the ring: the line is written back and the next one read
- * when the cursor leaves it, once per 8 events. Writing every event to the ring as well
- * would not save the miss: the shard's unlock (a locked xchg on x86) waits until that
- * store has its line. Whatever scans a ring (counts, each, growth) writes the mirror
- * back first. */
+ * the shard's line (mutex, table pointer) and then the key's entry: 128 bytes, 64-byte
+ * aligned, whose first line has the hash, cursor, ring size, key length and the key
+ * itself when it is short (an IP, a short header value; longer keys are a pointer to a
+ * heap copy), and whose second line is the mirror. Both lines are requested together,
+ * so they miss in parallel. There is no separate limiter to follow a pointer to.
+ * The mirror holds the ring's cache line the cursor is in, so a decision neither reads
+ * nor writes the ring: the line is written back and the next one read when the cursor
+ * leaves it, once per 8 events. Writing every event to the ring as well would not save
+ * the miss: the shard's unlock (a locked xchg on x86) waits until that store has its
+ * line. Whatever scans a ring (counts, each, growth) writes the mirror back first.
+ * Entries move (deletion shifts them back, growth rehashes them into a new table), so
+ * nothing keeps a pointer to one across an unlock. */
 #include "ratelimit_ring.h"
 
 #include "../core/rand.h"
@@ -111,30 +114,37 @@ uint64_t cc_rl_hash(uint64_t seed, const void *p, size_t n)
 /* int64 slots per 64-byte cache line: rings are 64-byte aligned, so the logical line
  * [i & ~7, +8) of a ring is one cache line */
 #define LINE 8
+/* key bytes stored in the entry itself: what the first line has left */
+#define INLINE_KEY 36
 
-typedef struct limiter {
-    /* hot: what a decision reads or writes, at the start of a 64-byte aligned block */
+/* A key's limiter is its table entry: two cache lines, 64-byte aligned, so a decision
+ * for a known key misses on the entry only (both lines are requested together). The
+ * first line holds what a probe compares and what a decision reads besides the oldest
+ * slot; the second the mirror. Entries move (backward-shift deletion, table growth):
+ * nothing keeps a pointer to one across an unlock. */
+typedef struct entry {
+    uint64_t hash;   /* compared first: only an equal hash reads the key */
+    int64_t *ring;   /* cap timestamps (one when cap is 0), 64-byte aligned; NULL: empty */
     uint32_t cursor; /* the oldest slot, written next */
     uint32_t cap;    /* slots in ring, <= max_events */
-    int64_t *ring;   /* cap timestamps, 64-byte aligned */
     uint32_t keylen;
+    /* keylen <= INLINE_KEY: the key's bytes (IPs and short header values fit); else a
+     * char * to a heap copy, stored with memcpy (the field is not pointer-aligned) */
+    char key[INLINE_KEY];
     /* the slots ring[base + k] for base = cursor & ~7 and k < min(8, cap - base): loaded
      * when the cursor enters that line, written back when it leaves; meanwhile these are
      * the values and the ring's copy is stale. A decision reads and writes only
-     * mirror[cursor & 7], never the ring's line, which the rest of the request has
-     * long evicted. */
+     * mirror[cursor & 7], never the ring's line, which the rest of the request has long
+     * evicted. */
     int64_t mirror[LINE];
-    char key[]; /* keylen bytes and a NUL */
-} limiter;
+} __attribute__((aligned(64))) entry;
 
-typedef struct entry {
-    uint64_t hash; /* compared before the limiter is touched */
-    limiter *l;    /* NULL: empty */
-} entry;
+_Static_assert(offsetof(entry, key) + INLINE_KEY == 64, "the inline key ends the first line");
+_Static_assert(offsetof(entry, mirror) == 64 && sizeof(entry) == 128, "an entry is two lines");
 
 typedef struct shard {
     pthread_mutex_t mu;
-    entry *t;           /* cap entries, 64-byte aligned; NULL while cap is 0 */
+    entry *t;           /* cap entries; NULL while cap is 0 */
     int64_t next_sweep; /* 0 until the first request sets it */
     /* 32 bits keep the whole shard in one cache line (a 40-byte mutex on glibc); 2^31
      * keys in a shard are far beyond what fits in memory anyway */
@@ -156,14 +166,25 @@ static void *alloc_lines(size_t size)
     return aligned_alloc(64, (size + 63) / 64 * 64);
 }
 
-static void limiter_free(limiter *l)
+static const char *entry_key(const entry *e)
 {
-    free(l->ring);
-    free(l);
+    if (e->keylen <= INLINE_KEY)
+        return e->key;
+    const char *p;
+    memcpy(&p, e->key, sizeof(p));
+    return p;
+}
+
+/* Frees what an occupied entry owns (the slot itself is emptied by the caller). */
+static void entry_release(entry *e)
+{
+    free(e->ring);
+    if (e->keylen > INLINE_KEY)
+        free((char *)entry_key(e));
 }
 
 /* Copies the ring's line the cursor is in (clipped to cap) into the mirror. */
-static void load_mirror(limiter *l)
+static void load_mirror(entry *l)
 {
     uint32_t base = l->cursor & ~(uint32_t)(LINE - 1);
     uint32_t n = l->cap - base < LINE ? l->cap - base : LINE;
@@ -171,7 +192,7 @@ static void load_mirror(limiter *l)
 }
 
 /* Writes the mirror back to the ring's line the cursor is in. */
-static void store_mirror(limiter *l)
+static void store_mirror(entry *l)
 {
     uint32_t base = l->cursor & ~(uint32_t)(LINE - 1);
     uint32_t n = l->cap - base < LINE ? l->cap - base : LINE;
@@ -179,7 +200,7 @@ static void store_mirror(limiter *l)
 }
 
 /* The ring, complete, for code that scans it. */
-static const int64_t *synced_ring(limiter *l)
+static const int64_t *synced_ring(entry *l)
 {
     if (l->cap > 0)
         store_mirror(l);
@@ -187,7 +208,7 @@ static const int64_t *synced_ring(limiter *l)
 }
 
 /* ring[i] (i < cap), from the mirror when it holds that slot. */
-static int64_t slot_at(const limiter *l, uint32_t i)
+static int64_t slot_at(const entry *l, uint32_t i)
 {
     uint32_t k = i - (l->cursor & ~(uint32_t)(LINE - 1));
     return k < LINE ? l->mirror[k] : l->ring[i];
@@ -195,7 +216,7 @@ static int64_t slot_at(const limiter *l, uint32_t i)
 
 /* Records now at the cursor (in the mirror) and advances the cursor: cc_rl_ring_reserve
  * for a limiter. */
-static void record(limiter *l, int64_t now)
+static void record(entry *l, int64_t now)
 {
     if (l->cap == 0)
         return;
@@ -213,7 +234,7 @@ static void record(limiter *l, int64_t now)
 }
 
 /* cc_rl_ring_when on a limiter, reading the oldest slot from the mirror. */
-static int64_t decide(const cc_rl_zone *z, limiter *l, int64_t now)
+static int64_t decide(const cc_rl_zone *z, entry *l, int64_t now)
 {
     if (l->cap == 0)
         return cc_rl_ring_when(l->ring, 0, &l->cursor, z->window, now);
@@ -227,7 +248,7 @@ static int64_t decide(const cc_rl_zone *z, limiter *l, int64_t now)
 
 /* Doubles a ring that holds only in-window events, oldest first after the copy; false
  * when it cannot (it is already max_events long, or out of memory). */
-static bool grow_ring(const cc_rl_zone *z, limiter *l)
+static bool grow_ring(const cc_rl_zone *z, entry *l)
 {
     if (l->cap >= z->max)
         return false;
@@ -252,7 +273,7 @@ static bool grow_ring(const cc_rl_zone *z, limiter *l)
 
 /* Makes room for one more event when the ring is full of in-window events and may
  * still grow; false only when growing failed (the caller then fails open). */
-static bool ring_room(const cc_rl_zone *z, limiter *l, int64_t now)
+static bool ring_room(const cc_rl_zone *z, entry *l, int64_t now)
 {
     if (l->cap >= z->max)
         return true;
@@ -285,8 +306,8 @@ void cc_rl_zone_free(cc_rl_zone *z)
     for (size_t i = 0; i < NSHARDS; i++) {
         shard *s = &z->sh[i];
         for (uint32_t k = 0; k < s->cap; k++)
-            if (s->t[k].l)
-                limiter_free(s->t[k].l);
+            if (s->t[k].ring)
+                entry_release(&s->t[k]);
         free(s->t);
         pthread_mutex_destroy(&s->mu);
     }
@@ -309,7 +330,7 @@ int64_t cc_rl_zone_window(const cc_rl_zone *z)
 }
 
 /* True when every event of l is older than the window (or l can hold none). */
-static bool expired(const cc_rl_zone *z, const limiter *l, int64_t now)
+static bool expired(const cc_rl_zone *z, const entry *l, int64_t now)
 {
     if (z->max == 0)
         return true;
@@ -317,12 +338,13 @@ static bool expired(const cc_rl_zone *z, const limiter *l, int64_t now)
     return newest == CC_RL_EMPTY || newest < now - z->window;
 }
 
-/* Empties slot i and moves later entries of its probe run back into the hole, so that
- * every entry stays reachable from its home slot without tombstones. */
+/* Empties slot i (whose resources the caller released) and moves later entries of its
+ * probe run back into the hole, so that every entry stays reachable from its home slot
+ * without tombstones. */
 static void remove_at(shard *s, uint32_t i)
 {
     uint32_t mask = s->cap - 1;
-    for (uint32_t j = (i + 1) & mask; s->t[j].l; j = (j + 1) & mask) {
+    for (uint32_t j = (i + 1) & mask; s->t[j].ring; j = (j + 1) & mask) {
         uint32_t home = (uint32_t)s->t[j].hash & mask;
         /* the entry at j may fill the hole when the hole lies on its probe path from
          * home to j, i.e. the hole is no nearer to j than home is */
@@ -331,7 +353,7 @@ static void remove_at(shard *s, uint32_t i)
             i = j;
         }
     }
-    s->t[i] = (entry){0, NULL};
+    memset(&s->t[i], 0, sizeof(s->t[i]));
     s->n--;
 }
 
@@ -344,13 +366,13 @@ static size_t sweep_shard(cc_rl_zone *z, shard *s, int64_t now)
      * moves entries of the same run backwards into the hole, never across an empty slot,
      * so an entry moves only from ahead of the scan to the slot being looked at or
      * further ahead: each entry is looked at exactly once. */
-    while (s->t[e].l)
+    while (s->t[e].ring)
         e++;
     size_t gone = 0;
     for (uint32_t k = 1; k < s->cap; k++) {
         uint32_t i = (e + k) & mask;
-        while (s->t[i].l && expired(z, s->t[i].l, now)) {
-            limiter_free(s->t[i].l);
+        while (s->t[i].ring && expired(z, &s->t[i], now)) {
+            entry_release(&s->t[i]);
             remove_at(s, i);
             gone++;
         }
@@ -358,16 +380,17 @@ static size_t sweep_shard(cc_rl_zone *z, shard *s, int64_t now)
     return gone;
 }
 
-/* Places an entry in its first empty slot from home (the table has one). */
-static void place(entry *t, uint32_t cap, uint64_t h, limiter *l)
+/* The first empty slot from h's home (the table has one). */
+static entry *empty_slot(entry *t, uint32_t cap, uint64_t h)
 {
     uint32_t mask = cap - 1, i = (uint32_t)h & mask;
-    while (t[i].l)
+    while (t[i].ring)
         i = (i + 1) & mask;
-    t[i] = (entry){h, l};
+    return &t[i];
 }
 
-/* Doubles the table; false when out of memory (or at 2^31 entries). */
+/* Doubles the table, copying the entries over; false when out of memory (or at 2^31
+ * entries). */
 static bool grow(shard *s)
 {
     if (s->cap >= (UINT32_C(1) << 31))
@@ -378,56 +401,67 @@ static bool grow(shard *s)
         return false;
     memset(t, 0, (size_t)nc * sizeof(*t));
     for (uint32_t i = 0; i < s->cap; i++)
-        if (s->t[i].l)
-            place(t, nc, s->t[i].hash, s->t[i].l);
+        if (s->t[i].ring)
+            *empty_slot(t, nc, s->t[i].hash) = s->t[i];
     free(s->t);
     s->t = t;
     s->cap = nc;
     return true;
 }
 
-static limiter *find(const shard *s, uint64_t h, const char *key, size_t len)
+static entry *find(const shard *s, uint64_t h, const char *key, size_t len)
 {
     if (!s->cap)
         return NULL;
-    uint32_t mask = s->cap - 1;
-    for (uint32_t i = (uint32_t)h & mask; s->t[i].l; i = (i + 1) & mask) {
-        limiter *l = s->t[i].l;
-        if (s->t[i].hash == h && l->keylen == len && memcmp(l->key, key, len) == 0)
-            return l;
+    uint32_t mask = s->cap - 1, i = (uint32_t)h & mask;
+    /* the mirror's line is needed too when the home entry is the key's (it usually
+     * is): ask for it before the first line's miss, so both misses overlap */
+    __builtin_prefetch(s->t[i].mirror, 1);
+    for (; s->t[i].ring; i = (i + 1) & mask) {
+        entry *e = &s->t[i];
+        if (e->hash == h && e->keylen == len && (len == 0 || memcmp(entry_key(e), key, len) == 0))
+            return e;
     }
     return NULL;
 }
 
-static limiter *insert(cc_rl_zone *z, shard *s, uint64_t h, const char *key, size_t len)
+static entry *insert(cc_rl_zone *z, shard *s, uint64_t h, const char *key, size_t len)
 {
-    /* load factor at most 1/2 keeps probe runs short, mostly within the home entry's
-     * line; when growing fails the table just gets denser, as long as one slot stays
-     * empty to end every probe */
+    /* load factor at most 1/2 keeps probe runs short; when growing fails the table just
+     * gets denser, as long as one slot stays empty to end every probe */
     if ((s->n + 1) * (uint64_t)2 > s->cap && !grow(s) && s->n + 1 >= s->cap)
         return NULL;
     if (len > UINT32_MAX)
         return NULL;
-    limiter *l = alloc_lines(offsetof(limiter, key) + len + 1);
-    if (!l)
+    uint32_t cap = z->max < RING_START ? z->max : RING_START;
+    int64_t *ring = alloc_lines((size_t)(cap ? cap : 1) * sizeof(int64_t));
+    if (!ring)
         return NULL;
-    l->cap = z->max < RING_START ? z->max : RING_START;
-    l->ring = alloc_lines((size_t)(l->cap ? l->cap : 1) * sizeof(int64_t));
-    if (!l->ring) {
-        free(l);
-        return NULL;
+    char *heap = NULL;
+    if (len > INLINE_KEY) {
+        heap = malloc(len);
+        if (!heap) {
+            free(ring);
+            return NULL;
+        }
+        memcpy(heap, key, len);
     }
-    l->cursor = 0;
-    l->keylen = (uint32_t)len;
-    for (uint32_t i = 0; i < l->cap; i++)
-        l->ring[i] = CC_RL_EMPTY;
+    for (uint32_t i = 0; i < cap; i++)
+        ring[i] = CC_RL_EMPTY;
+    entry *e = empty_slot(s->t, s->cap, h);
+    e->hash = h;
+    e->ring = ring;
+    e->cursor = 0;
+    e->cap = cap;
+    e->keylen = (uint32_t)len;
+    if (heap)
+        memcpy(e->key, &heap, sizeof(heap));
+    else if (len > 0)
+        memcpy(e->key, key, len);
     for (uint32_t i = 0; i < LINE; i++)
-        l->mirror[i] = CC_RL_EMPTY;
-    memcpy(l->key, key, len);
-    l->key[len] = '\0';
-    place(s->t, s->cap, h, l);
+        e->mirror[i] = CC_RL_EMPTY;
     s->n++;
-    return l;
+    return e;
 }
 
 static int64_t wait_until(int64_t oldest, int64_t window, int64_t now)
@@ -458,7 +492,8 @@ bool cc_rl_zone_take(cc_rl_zone *z, const char *key, size_t keylen, int64_t now,
         sweep_shard(z, s, now);
         s->next_sweep = now + every;
     }
-    limiter *l = find(s, h, key, keylen);
+    /* l points into the table: valid only until the unlock (or the next insert) */
+    entry *l = find(s, h, key, keylen);
     if (!l)
         l = insert(z, s, h, key, keylen);
     if (!l) {
@@ -531,14 +566,14 @@ void cc_rl_zone_each(cc_rl_zone *z, int64_t now, cc_rl_each_fn fn, void *ctx)
         shard *s = &z->sh[i];
         pthread_mutex_lock(&s->mu);
         for (uint32_t k = 0; k < s->cap; k++) {
-            limiter *l = s->t[k].l;
-            if (!l)
+            entry *l = &s->t[k];
+            if (!l->ring)
                 continue;
             int64_t oldest;
             uint32_t c =
                 cc_rl_ring_count(synced_ring(l), l->cap, l->cursor, z->window, now, &oldest);
             if (c > 0)
-                fn(ctx, l->key, l->keylen, c, oldest);
+                fn(ctx, entry_key(l), l->keylen, c, oldest);
         }
         pthread_mutex_unlock(&s->mu);
     }

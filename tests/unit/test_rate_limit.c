@@ -700,6 +700,167 @@ static void test_sweep_probing(void)
     cc_rl_zone_free(z);
 }
 
+/* ---- keys inline in the table entry or on the heap ---- */
+
+#define LK_KEYS 3000
+#define LK_MAX 12 /* rings grow 8 -> 12 */
+
+/* Key i: its number, then filler that depends on i, to a length around the inline
+ * space (35, 36, 37 bytes) and well beyond it; every ninth key differs from the one
+ * before only after its 40th byte (same filler, same length). */
+static size_t lk_key(int i, char *buf)
+{
+    static const size_t lens[] = {6, 35, 36, 37, 64, 65, 127, 300, 1000};
+    size_t len = lens[i % 9];
+    int n = snprintf(buf, 16, "%d.", i);
+    for (size_t j = (size_t)n; j < len; j++)
+        buf[j] = (char)('a' + (i * 7 + (int)j) % 26);
+    if (i % 9 == 8) {
+        /* long keys whose first 40 bytes are one shared prefix, the number at the end */
+        memset(buf, 'p', 40);
+        for (int d = 0, v = i; d < 8; d++, v /= 10)
+            buf[len - 1 - d] = (char)('0' + v % 10);
+    }
+    return len;
+}
+
+/* Events key i takes in a round: 1 to 14, so some rings grow and some stay full. */
+static int lk_events(int i, int round)
+{
+    return 1 + (i * 5 + round) % 14;
+}
+
+typedef struct lk_seen {
+    int seen[LK_KEYS];
+    uint32_t count[LK_KEYS];
+    int bad; /* keys reported that are no key of the test, or with the wrong bytes */
+    int empty;
+} lk_seen;
+
+static void each_lk(void *p, const char *k, size_t kl, uint32_t cnt, int64_t o)
+{
+    (void)o;
+    lk_seen *s = p;
+    if (kl == 0) {
+        s->empty++;
+        return;
+    }
+    char num[16] = "", buf[1024];
+    int i = -1;
+    if (kl > 40 && k[0] == 'p') {
+        memcpy(num, k + kl - 8, 8);
+        i = atoi(num);
+    } else if (kl < sizeof(buf)) {
+        memcpy(num, k, kl < 15 ? kl : 15);
+        i = atoi(num);
+    }
+    if (i < 0 || i >= LK_KEYS || lk_key(i, buf) != kl || memcmp(buf, k, kl) != 0) {
+        s->bad++;
+        return;
+    }
+    s->seen[i]++;
+    s->count[i] = cnt;
+}
+
+/* Short keys held in the entry and long ones on the heap, mixed in the same shards:
+ * over rounds that keep a random part of the keys, each key's events are counted apart
+ * from every other's (also those sharing their first 40 bytes), across table growth,
+ * ring growth, and sweeps that shift entries back; each() reports every key held with
+ * its exact bytes; freed keys come back as new ones. ASan checks the heap copies. */
+static void test_long_keys(void)
+{
+    int64_t w = 100 * SEC, t = 20000 * SEC, wait;
+    cc_rl_zone *z = cc_rl_zone_new(LK_MAX, w);
+    cc_rl_zone_set_sweep(z, 1000000 * SEC);
+    static bool live[LK_KEYS], kept[LK_KEYS];
+    static lk_seen seen;
+    static const int pct[] = {100, 40, 80, 10, 60};
+    static char key[1024];
+    uint64_t x = 777;
+    for (int round = 0; round < (int)(sizeof(pct) / sizeof(pct[0])); round++, t += 2 * w) {
+        size_t nkept = 0;
+        int right = 0;
+        for (int i = 0; i < LK_KEYS; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            kept[i] = (int)((x >> 33) % 100) < pct[round];
+            if (!kept[i])
+                continue;
+            size_t kl = lk_key(i, key);
+            int e = lk_events(i, round), ok = 0;
+            /* one event now, the others a little later, interleaved with other keys */
+            ok += cc_rl_zone_take(z, key, kl, t, NULL, NULL, &wait);
+            for (int k = 1; k < e; k++)
+                ok += cc_rl_zone_take(z, key, kl, t + k, NULL, NULL, &wait);
+            right += ok == (e < LK_MAX ? e : LK_MAX);
+            nkept++;
+            live[i] = true;
+        }
+        T_INT(right, nkept);
+        size_t before = 0;
+        for (int i = 0; i < LK_KEYS; i++)
+            before += live[i];
+        T_INT(cc_rl_zone_sweep(z, t + w / 2), before - nkept);
+        T_INT(cc_rl_zone_keys(z), nkept);
+        memset(&seen, 0, sizeof(seen));
+        cc_rl_zone_each(z, t + w / 2, each_lk, &seen);
+        int reported = 0;
+        for (int i = 0; i < LK_KEYS; i++) {
+            int e = lk_events(i, round);
+            reported += kept[i]
+                            ? seen.seen[i] == 1 && (int)seen.count[i] == (e < LK_MAX ? e : LK_MAX)
+                            : seen.seen[i] == 0;
+            live[i] = kept[i];
+        }
+        T_INT(reported, LK_KEYS);
+        T_INT(seen.bad, 0);
+        T_INT(seen.empty, 0);
+        /* the full ones are found and refused, the others take one more */
+        int found = 0;
+        for (int i = 0; i < LK_KEYS; i++) {
+            if (!kept[i])
+                continue;
+            size_t kl = lk_key(i, key);
+            bool full = lk_events(i, round) >= LK_MAX;
+            found += cc_rl_zone_take(z, key, kl, t + w / 2, NULL, NULL, &wait) != full;
+        }
+        T_INT(found, nkept);
+    }
+    size_t held = cc_rl_zone_keys(z);
+    T_OK(held > 0, "keys held before the last sweep");
+    T_INT(cc_rl_zone_sweep(z, t + 10 * w), held);
+    T_INT(cc_rl_zone_keys(z), 0);
+    cc_rl_zone_free(z);
+
+    /* freeing a zone frees the heap copies of the keys it still holds (ASan) */
+    z = cc_rl_zone_new(2, w);
+    for (int i = 0; i < 200; i++)
+        cc_rl_zone_take(z, key, lk_key(i, key), t, NULL, NULL, &wait);
+    T_INT(cc_rl_zone_keys(z), 200);
+    cc_rl_zone_free(z);
+}
+
+/* The empty key is a key like any other: its own limiter, reported with length 0. */
+static void test_empty_key(void)
+{
+    int64_t w = 10 * SEC, t = 30000 * SEC, wait = 0;
+    cc_rl_zone *z = cc_rl_zone_new(2, w);
+    T_OK(cc_rl_zone_take(z, "", 0, t, NULL, NULL, &wait), "empty key: first");
+    T_OK(cc_rl_zone_take(z, "", 0, t + 1, NULL, NULL, &wait), "empty key: second");
+    T_OK(!cc_rl_zone_take(z, "", 0, t + 2, NULL, NULL, &wait) && wait == w - 2,
+         "empty key: third refused (wait %lld)", (long long)wait);
+    T_OK(cc_rl_zone_take(z, "a", 1, t + 2, NULL, NULL, &wait), "another key");
+    T_OK(cc_rl_zone_take(z, "\0", 1, t + 2, NULL, NULL, &wait), "a NUL byte is not empty");
+    T_INT(cc_rl_zone_keys(z), 3);
+    static lk_seen seen;
+    memset(&seen, 0, sizeof(seen));
+    cc_rl_zone_each(z, t + 3, each_lk, &seen);
+    T_INT(seen.empty, 1);
+    T_INT(cc_rl_zone_sweep(z, t + w + 2), 1); /* the empty key's events are over */
+    T_INT(cc_rl_zone_keys(z), 2);
+    T_OK(cc_rl_zone_take(z, "", 0, t + w + 2, NULL, NULL, &wait), "empty key again");
+    cc_rl_zone_free(z);
+}
+
 int main(void)
 {
     cc_handler_types_set(cc_handler_types);
@@ -718,6 +879,8 @@ int main(void)
     test_growing_ring();
     test_ring_mirror();
     test_sweep_probing();
+    test_long_keys();
+    test_empty_key();
     cc_arena_free(RA);
     return t_done();
 }
