@@ -41,23 +41,7 @@ while [ "$TLS_PORT" = "$HTTP_PORT" ]; do TLS_PORT=$(free_port); done
 # (the directory port stays the same across restarts, as a real CA's URL does, so that
 # the account stored for it is found again; a port race on start is retried)
 DIR_PORT=$(free_port)
-start_pebble() {
-    local name=$1; shift
-    local out try
-    for try in 1 2 3; do
-        out=$(env ACME_STATE="$WORK/$name.$try" ACME_DIR_PORT="$DIR_PORT" ACME_MGMT_PORT=0 \
-            ACME_DNS_PORT=0 ACME_CHALLTEST_MGMT_PORT=0 ACME_HTTP01_PORT="$HTTP_PORT" \
-            ACME_TLSALPN01_PORT="$TLS_PORT" "$@" bash "$HARNESS/pebble-up" 2>"$WORK/$name.up.log")
-        [ -n "$out" ] && break
-        sleep 1
-    done
-    if [ -z "$out" ]; then
-        tail -n 20 "$WORK/$name.up.log"
-        return 1
-    fi
-    eval "$out"
-    PEBBLE_STATE=$ACME_STATE
-}
+start_pebble() { pebble_start "$1" "$DIR_PORT" "$HTTP_PORT" "$TLS_PORT" "${@:2}"; }
 
 # probe OUTNAME args...: runs the probe against the current Pebble; output in
 # $WORK/OUTNAME.out (stdout: result lines) and .log (stderr: the client's log)

@@ -31,17 +31,7 @@ free_port() {
 HP=$(free_port)
 TP=$(free_port)
 while [ "$TP" = "$HP" ]; do TP=$(free_port); done
-out=
-for try in 1 2 3; do
-    out=$(ACME_STATE="$WORK/pebble.$try" ACME_DIR_PORT=0 ACME_MGMT_PORT=0 ACME_DNS_PORT=0 \
-        ACME_CHALLTEST_MGMT_PORT=0 ACME_HTTP01_PORT=$HP ACME_TLSALPN01_PORT=$TP \
-        ACME_CERT_VALIDITY=3600 bash "$HARNESS/pebble-up" 2>"$WORK/pebble-up.log")
-    [ -n "$out" ] && break
-    sleep 1
-done
-[ -n "$out" ] || { tail -n 20 "$WORK/pebble-up.log"; bad "pebble-up failed"; finish; }
-eval "$out"
-PEBBLE_STATE=$ACME_STATE
+pebble_start pebble 0 "$HP" "$TP" ACME_CERT_VALIDITY=3600 || { bad "pebble-up failed"; finish; }
 
 cat >"$WORK/Caddyfile" <<EOF
 {

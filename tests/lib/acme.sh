@@ -21,6 +21,28 @@ check() { # description, command...
 }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
+# pebble_start NAME DIR_PORT HTTP01_PORT TLSALPN01_PORT [VAR=value...]: a fresh Pebble
+# with its state in $WORK/NAME.<try> (DIR_PORT 0 = any free port; its other ports are
+# picked free), retried on a port race at start; sets its ACME_* variables and
+# PEBBLE_STATE. Returns 1 (after showing the log's end) when it does not come up.
+pebble_start() {
+    local name=$1 dport=$2 hport=$3 tport=$4 out try
+    shift 4
+    for try in 1 2 3; do
+        out=$(env ACME_STATE="$WORK/$name.$try" ACME_DIR_PORT="$dport" ACME_MGMT_PORT=0 \
+            ACME_DNS_PORT=0 ACME_CHALLTEST_MGMT_PORT=0 ACME_HTTP01_PORT="$hport" \
+            ACME_TLSALPN01_PORT="$tport" "$@" bash "$HARNESS/pebble-up" 2>"$WORK/$name.up.log")
+        [ -n "$out" ] && break
+        sleep 1
+    done
+    if [ -z "$out" ]; then
+        tail -n 20 "$WORK/$name.up.log"
+        return 1
+    fi
+    eval "$out"
+    PEBBLE_STATE=$ACME_STATE
+}
+
 for need in "$@" "$HARNESS/pebble-up"; do
     [ -e "$need" ] || { bad "missing $need"; finish; }
 done
