@@ -25,23 +25,10 @@
 #include "../../engine/engine.h"
 #include "../../handlers/handlers.h"
 #include "../t.h"
+#include "net.h"
 
 static char dir[64];
 static int P1, P2;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static cc_runtime *load(const char *src, cc_err *err)
 {
@@ -53,32 +40,6 @@ static cc_runtime *load(const char *src, cc_err *err)
         return NULL;
     }
     return cc_runtime_load(a, cfg, err);
-}
-
-static int dial(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
 }
 
 /* Reads until EOF (sets *closed), timeout or cap; returns bytes read. */
@@ -109,13 +70,13 @@ static bool closed;
 /* Sends req (n bytes) on a new connection and reads everything back into resp. */
 static size_t xfer(int port, const char *req, size_t n)
 {
-    int fd = dial(port);
+    int fd = t_dial(port);
     if (fd < 0) {
         resp[0] = 0;
         closed = true;
         return 0;
     }
-    send_all(fd, req, n);
+    t_send_all(fd, req, n);
     size_t got = read_all(fd, resp, sizeof(resp), &closed);
     close(fd);
     return got;
@@ -245,9 +206,10 @@ static void test_bodies(void)
     /* a big file through sendfile */
     const size_t big = 5u << 20;
     char *buf = malloc(big + 65536);
-    int fd = dial(P1);
-    send_all(fd, "GET /files/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-             strlen("GET /files/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+    int fd = t_dial(P1);
+    t_send_all(
+        fd, "GET /files/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        strlen("GET /files/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
     bool cl;
     size_t got = read_all(fd, buf, big + 65536, &cl);
     close(fd);
@@ -392,13 +354,13 @@ static double now_s(void)
 static void test_slowloris(void)
 {
     /* read_header 1s: a head trickled byte by byte is cut off, silently */
-    int fd = dial(P1);
+    int fd = t_dial(P1);
     double t0 = now_s();
-    send_all(fd, "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n", 38);
+    t_send_all(fd, "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n", 38);
     bool cut = false;
     char c;
     for (int i = 0; i < 40 && !cut; i++) {
-        send_all(fd, "X", 1);
+        t_send_all(fd, "X", 1);
         struct pollfd pfd = {fd, POLLIN, 0};
         if (poll(&pfd, 1, 150) > 0) {
             ssize_t r = recv(fd, &c, 1, 0);
@@ -412,13 +374,13 @@ static void test_slowloris(void)
     T_OK(dt > 0.8 && dt < 2.5, "closed after %.2fs", dt);
     close(fd);
     /* the deadline also covers the next head on a kept-alive connection */
-    fd = dial(P1);
-    send_all(fd, HELLO, strlen(HELLO));
+    fd = t_dial(P1);
+    t_send_all(fd, HELLO, strlen(HELLO));
     char buf[4096];
     ssize_t r = recv(fd, buf, sizeof(buf), 0);
     T_OK(r > 0, "first response");
     t0 = now_s();
-    send_all(fd, "GET /hello HTTP/1.1\r\n", 21);
+    t_send_all(fd, "GET /hello HTTP/1.1\r\n", 21);
     bool cl;
     read_all(fd, buf, sizeof(buf), &cl);
     dt = now_s() - t0;
@@ -449,8 +411,8 @@ static void test_swap(cc_engine *e)
 {
     cc_err err = {0};
     /* same ports, new handlers: an open keep-alive connection moves over too */
-    int fd = dial(P1);
-    send_all(fd, HELLO, strlen(HELLO));
+    int fd = t_dial(P1);
+    t_send_all(fd, HELLO, strlen(HELLO));
     char buf[4096];
     ssize_t r = recv(fd, buf, sizeof(buf) - 1, 0);
     T_OK(r > 0, "before swap");
@@ -464,7 +426,7 @@ static void test_swap(cc_engine *e)
         return;
     T_INT(cc_engine_swap(e, rt, &err), CC_OK);
     cc_runtime_unref(rt);
-    send_all(fd, HELLO, strlen(HELLO));
+    t_send_all(fd, HELLO, strlen(HELLO));
     r = recv(fd, buf, sizeof(buf) - 1, 0);
     buf[r > 0 ? r : 0] = 0;
     T_HAS(buf, "two");
@@ -473,11 +435,11 @@ static void test_swap(cc_engine *e)
     T_HAS(resp, "two");
     /* P2 was dropped: it stops accepting */
     usleep(200000);
-    T_OK(dial(P2) < 0, "removed listener closed");
+    T_OK(t_dial(P2) < 0, "removed listener closed");
 
     /* a listener that cannot be bound: nothing changes */
     int blocker = socket(AF_INET, SOCK_STREAM, 0);
-    int P3 = free_port();
+    int P3 = t_free_port();
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)P3),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -513,7 +475,7 @@ static void test_swap(cc_engine *e)
     }
 
     /* move to a new port */
-    P4 = free_port();
+    P4 = t_free_port();
     snprintf(src, sizeof(src),
              "{\n\tadmin off\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\trespond \"four\"\n}\n",
              P4);
@@ -524,7 +486,7 @@ static void test_swap(cc_engine *e)
         xfers(P4, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         T_HAS(resp, "four");
         usleep(200000);
-        T_OK(dial(P1) < 0, "old port closed");
+        T_OK(t_dial(P1) < 0, "old port closed");
     }
 }
 
@@ -559,8 +521,8 @@ int main(void)
     cc_handler_types_set(cc_handler_types);
     cc_log_set_level(CC_LOG_WARN);
     make_files();
-    P1 = free_port();
-    P2 = free_port();
+    P1 = t_free_port();
+    P2 = t_free_port();
     cc_err err = {0};
     cc_runtime *rt = load(conf(P1, P2, NULL), &err);
     T_OK(rt != NULL, "load: %s", err.msg);
@@ -579,11 +541,11 @@ int main(void)
     test_swap(e);
     /* graceful stop: an idle keep-alive connection is closed at once, a request still
      * receiving its head holds the stop until the grace period ends */
-    int idle = dial(P4), busy = dial(P4);
-    send_all(idle, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 35);
+    int idle = t_dial(P4), busy = t_dial(P4);
+    t_send_all(idle, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 35);
     char buf[512];
     T_OK(recv(idle, buf, sizeof(buf), 0) > 0, "idle connection served");
-    send_all(busy, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", 33);
+    t_send_all(busy, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", 33);
     usleep(100000);
     uint64_t t0 = cc_now_mono_ns();
     cc_engine_stop(e, 1000000000);

@@ -29,6 +29,7 @@
 #include "../../engine/internal.h"
 #include "../../handlers/handlers.h"
 #include "../t.h"
+#include "net.h"
 
 static int PORT;
 
@@ -577,20 +578,6 @@ static cc_runtime *load(const char *src, cc_err *err)
 }
 
 /* ---- client side ---- */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static int dial(void)
 {
@@ -1225,7 +1212,7 @@ int main(void)
     cc_modules_set(cc_handler_modules);
     cc_handler_types_set(types);
     cc_log_set_level(CC_LOG_WARN);
-    PORT = free_port();
+    PORT = t_free_port();
     char src[2048];
     snprintf(src, sizeof(src), CONF, PORT);
     cc_err err = {0};

@@ -34,6 +34,7 @@
 #include "../../handlers/rp_ws.h"
 #include "../../handlers/rp_ws_priv.h"
 #include "../t.h"
+#include "net.h"
 #include "core_rt.h"
 
 /* ---- the test handler: what rp_proxy does for an upgrade request ---- */
@@ -116,18 +117,6 @@ static int unix_lfd;
 static atomic_int up_conns;
 static atomic_int tls_accept_failed; /* handshakes the TLS upstreams saw fail */
 
-static void send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
 /* An upstream connection: plain, or TLS (blocking wolfSSL server). */
 typedef struct uconn {
     int fd;
@@ -149,7 +138,7 @@ static ssize_t uc_recv(uconn *c, void *p, size_t n)
 static void uc_send(uconn *c, const void *p, size_t n)
 {
     if (!c->ssl) {
-        send_all(c->fd, p, n);
+        t_send_all(c->fd, p, n);
         return;
     }
     const char *b = p;
@@ -190,7 +179,7 @@ static void *up_conn(void *arg)
     size_t n = 0;
     atomic_fetch_add(&up_conns, 1);
     if (raw) {
-        send_all(fd, raw, strlen(raw));
+        t_send_all(fd, raw, strlen(raw));
         shutdown(fd, SHUT_WR);
         char sink[4096];
         while (recv(fd, sink, sizeof(sink), 0) > 0)
@@ -397,21 +386,6 @@ static int free_port(void)
 
 static int P; /* the engine's port */
 
-static int dial(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return fd;
-}
-
 /* Reads a response head (and whatever follows in the same reads) into buf. Returns
  * the head length, 0 on failure; *n = bytes in buf. */
 static size_t read_head(int fd, char *buf, size_t cap, size_t *n)
@@ -476,12 +450,12 @@ static const char *ws_req(const char *path, const char *host, char *buf, size_t 
 /* Opens an upgraded stream through the proxy; returns the fd (head consumed). */
 static int open_ws(int port, const char *path, char *head_out, size_t cap)
 {
-    int fd = dial(port);
+    int fd = t_dial(port);
     if (fd < 0)
         return -1;
     char rq[512];
     ws_req(path, "proxy.test", rq, sizeof(rq));
-    send_all(fd, rq, strlen(rq));
+    t_send_all(fd, rq, strlen(rq));
     size_t n, hl = read_head(fd, head_out, cap, &n);
     if (!hl || strncmp(head_out, "HTTP/1.1 101", 12) != 0) {
         close(fd);
@@ -501,7 +475,7 @@ typedef struct sender {
 static void *send_thread(void *arg)
 {
     sender *sd = arg;
-    send_all(sd->fd, sd->p, sd->n);
+    t_send_all(sd->fd, sd->p, sd->n);
     if (sd->shut)
         shutdown(sd->fd, SHUT_WR);
     return NULL;
@@ -525,7 +499,7 @@ static void test_echo(void)
     T_OK(!strstr(head, "Via:"), "no Via on a 101: %s", head);
     wait_active(1);
     T_INT(cc_rp_ws_active(), 1);
-    send_all(fd, "hello", 5);
+    t_send_all(fd, "hello", 5);
     char buf[64];
     T_INT(read_n(fd, buf, 5), 5);
     T_OK(memcmp(buf, "hello", 5) == 0, "echo");
@@ -552,11 +526,11 @@ static void test_early_and_headers(void)
 {
     /* the upstream writes data in the same packet as its 101, and the client sends
      * data right behind its request: both must arrive */
-    int fd = dial(P);
+    int fd = t_dial(P);
     char rq[1024];
     ws_req("/early", "proxy.test", rq, sizeof(rq));
     strcat(rq, "EARLYBYTES");
-    send_all(fd, rq, strlen(rq));
+    t_send_all(fd, rq, strlen(rq));
     char buf[8192];
     size_t n, hl = read_head(fd, buf, sizeof(buf), &n);
     T_OK(hl > 0 && strncmp(buf, "HTTP/1.1 101", 12) == 0, "101: %s", buf);
@@ -591,7 +565,7 @@ static void test_half_close(void)
     T_OK(fd >= 0, "101 /half");
     if (fd < 0)
         return;
-    send_all(fd, "0123456789", 10);
+    t_send_all(fd, "0123456789", 10);
     shutdown(fd, SHUT_WR);
     char buf[128];
     bool eof;
@@ -606,14 +580,14 @@ static void test_half_close(void)
 /* A plain request for path; returns the whole response (connection closed by us). */
 static size_t plain(int port, const char *path, bool upgrade, char *buf, size_t cap)
 {
-    int fd = dial(port);
+    int fd = t_dial(port);
     char rq[512];
     if (upgrade)
         ws_req(path, "proxy.test", rq, sizeof(rq));
     else
         snprintf(rq, sizeof(rq), "GET %s HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
                  path);
-    send_all(fd, rq, strlen(rq));
+    t_send_all(fd, rq, strlen(rq));
     bool eof;
     size_t n = read_eof(fd, buf, cap, &eof);
     close(fd);
@@ -664,10 +638,10 @@ static void test_refusals(void)
 static void test_post_body(void)
 {
     /* a request body (in memory) is framed and forwarded */
-    int fd = dial(P);
+    int fd = t_dial(P);
     const char *rq = "POST /post HTTP/1.1\r\nHost: proxy.test\r\nContent-Length: 11\r\n"
                      "Connection: close\r\n\r\nhello=world";
-    send_all(fd, rq, strlen(rq));
+    t_send_all(fd, rq, strlen(rq));
     char buf[4096];
     bool eof;
     read_eof(fd, buf, sizeof(buf), &eof);
@@ -679,13 +653,13 @@ static void test_post_body(void)
     char *body = malloc(big);
     for (size_t i = 0; i < big; i++)
         body[i] = (char)('A' + i % 23);
-    fd = dial(P);
+    fd = t_dial(P);
     char h[256];
     snprintf(h, sizeof(h),
              "POST /post HTTP/1.1\r\nHost: proxy.test\r\nContent-Length: %zu\r\n"
              "Connection: close\r\n\r\n",
              big);
-    send_all(fd, h, strlen(h));
+    t_send_all(fd, h, strlen(h));
     sender sd = {fd, body, big, false};
     pthread_t t;
     pthread_create(&t, NULL, send_thread, &sd);
@@ -720,7 +694,7 @@ static void test_many(void)
                 continue;
             char msg[32], back[32];
             int ml = snprintf(msg, sizeof(msg), "m%d-%d", i, round);
-            send_all(fds[i], msg, (size_t)ml);
+            t_send_all(fds[i], msg, (size_t)ml);
             good += read_n(fds[i], back, (size_t)ml) == (size_t)ml && !memcmp(msg, back, ml);
         }
     T_INT(good, 3 * N);
@@ -742,9 +716,9 @@ static void test_dial_timeout(int port)
 {
     char buf[4096], rq[512];
     uint64_t t0 = cc_now_mono_ns();
-    int fd = dial(port);
+    int fd = t_dial(port);
     ws_req("/ws", "proxy.test", rq, sizeof(rq));
-    send_all(fd, rq, strlen(rq));
+    t_send_all(fd, rq, strlen(rq));
     size_t n;
     read_head(fd, buf, sizeof(buf), &n);
     uint64_t dt = cc_now_mono_ns() - t0;
@@ -761,7 +735,7 @@ static void test_by_name(int port)
     T_OK(fd >= 0, "101 from an upstream dialled by name (resolved off the worker)");
     if (fd < 0)
         return;
-    send_all(fd, "named", 5);
+    t_send_all(fd, "named", 5);
     char buf[8];
     T_INT(read_n(fd, buf, 5), 5);
     close(fd);
@@ -793,7 +767,7 @@ static void test_unix(int port)
     T_OK(fd >= 0, "101 over a unix-socket upstream");
     if (fd < 0)
         return;
-    send_all(fd, "unix!", 5);
+    t_send_all(fd, "unix!", 5);
     char buf[8];
     T_INT(read_n(fd, buf, 5), 5);
     T_OK(memcmp(buf, "unix!", 5) == 0, "unix echo");
@@ -924,12 +898,12 @@ static int alpn_cb(WOLFSSL *ssl, const unsigned char **out, unsigned char *outle
 /* One request on a fresh connection: the head and a Content-Length body; 0 on failure. */
 static size_t fetch(int port, const char *path, char *buf, size_t cap)
 {
-    int fd = dial(port);
+    int fd = t_dial(port);
     if (fd < 0)
         return 0;
     char rq[512];
     ws_req(path, "proxy.test", rq, sizeof(rq));
-    send_all(fd, rq, strlen(rq));
+    t_send_all(fd, rq, strlen(rq));
     size_t n, hl = read_head(fd, buf, cap, &n);
     if (hl) {
         const char *cl = strcasestr(buf, "\r\nContent-Length:");
@@ -984,7 +958,7 @@ static bool tls_echo_ok(int port)
     int fd = open_ws(port, "/ws", head, sizeof(head));
     if (fd < 0)
         return false;
-    send_all(fd, "over tls", 8);
+    t_send_all(fd, "over tls", 8);
     char b[8];
     bool ok = read_n(fd, b, 8) == 8 && memcmp(b, "over tls", 8) == 0;
     close(fd);
