@@ -59,13 +59,14 @@ int eng_tls_direct_init(void)
                 dlsym(RTLD_DEFAULT, "send") == (void *)&send &&
                 dlsym(RTLD_DEFAULT, "sendmsg") == (void *)&sendmsg &&
                 dlsym(RTLD_DEFAULT, "sendfile64") == (void *)&sendfile64 &&
-                dlsym(RTLD_DEFAULT, "shutdown") == (void *)&shutdown;
+                dlsym(RTLD_DEFAULT, "shutdown") == (void *)&shutdown &&
+                !getenv("CADDYC_TLS_PAIR");
     return CC_OK;
 }
 
 bool eng_tls_direct_enabled(void)
 {
-    return direct_ok && !getenv("CADDYC_TLS_PAIR");
+    return direct_ok;
 }
 
 bool eng_tls_direct_attach(int fd, eng_tls_conn *tc)
