@@ -59,8 +59,7 @@ int eng_tls_direct_init(void)
                 dlsym(RTLD_DEFAULT, "send") == (void *)&send &&
                 dlsym(RTLD_DEFAULT, "sendmsg") == (void *)&sendmsg &&
                 dlsym(RTLD_DEFAULT, "sendfile64") == (void *)&sendfile64 &&
-                dlsym(RTLD_DEFAULT, "shutdown") == (void *)&shutdown &&
-                !getenv("CADDYC_TLS_PAIR");
+                dlsym(RTLD_DEFAULT, "shutdown") == (void *)&shutdown && !getenv("CADDYC_TLS_PAIR");
     return CC_OK;
 }
 
