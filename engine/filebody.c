@@ -4,7 +4,9 @@
  * them (engine-notes P6); a buffer response goes out as head and body in one sendmsg.
  * So a regular file up to ENG_MAP_MAX is mapped and handed to MHD as a buffer:
  * measured on the 1 MiB static bench, one sendmsg instead of a head packet and eight
- * sendfile calls cut the server's CPU per request by about a third. Larger files (and
+ * sendfile calls cut the server's CPU per request by about a third. From
+ * ENG_MAPSEND_MIN up the mapping is registered with mapsend.c, whose socket paths send
+ * its bytes by sendfile from the file, so the mapping is never read. Larger files (and
  * anything that cannot be mapped) keep the sendfile path, so a multi-gigabyte
  * download never maps more than ENG_MAP_MAX per response. MHD does not notice a file
  * that shrinks under sendfile (a short count reads to it as a full socket, and it waits
@@ -23,17 +25,21 @@
 
 #include "../core/log.h"
 #include "internal.h"
+#include "mapsend.h"
 
 #define FILE_WATCH_NS 1000000000ull
 
 typedef struct mapping {
     void *base;
     size_t len;
+    bool by_sendfile; /* registered with mapsend.c */
 } mapping;
 
 static void unmap(void *cls)
 {
     mapping *m = cls;
+    if (m->by_sendfile)
+        eng_mapsend_remove(m->base);
     munmap(m->base, m->len);
     free(m);
 }
@@ -57,6 +63,7 @@ static struct MHD_Response *map_file(int fd, int64_t off, int64_t len)
         free(m);
         return NULL;
     }
+    m->by_sendfile = eng_mapsend_add(m->base, m->len, fd, (off_t)(off - lead));
     struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback_cls(
         (size_t)len, (char *)m->base + lead, unmap, m);
     if (!mr)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "mapsend.h"
 #include "rawscan.h"
 #include "tls_conn.h"
 
@@ -314,6 +315,10 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     eng_tls_conn *tc = eng_tls_direct_get(fd);
     if (tc)
         return direct_send(tc, buf, len);
+    bool mine;
+    ssize_t r = eng_mapsend_buf(fd, buf, len, &mine);
+    if (mine)
+        return r;
     return sendto(fd, buf, len, flags, NULL, 0);
 }
 
@@ -322,6 +327,10 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     eng_tls_conn *tc = eng_tls_direct_get(fd);
     if (tc)
         return direct_sendmsg(tc, msg);
+    bool mine;
+    ssize_t r = eng_mapsend_msg(fd, msg, flags, &mine);
+    if (mine)
+        return r;
     return syscall(SYS_sendmsg, fd, msg, flags);
 }
 
