@@ -2,16 +2,18 @@
  * File bodies for MHD. MHD 0.9.75 sends a file response as a head packet of its own
  * followed by sendfile calls of 128 KiB, with TCP_NODELAY/TCP_CORK toggled around
  * them (engine-notes P6); a buffer response goes out as head and body in one sendmsg.
- * So a regular file up to ENG_MAP_MAX is mapped and handed to MHD as a buffer:
- * measured on the 1 MiB static bench, one sendmsg instead of a head packet and eight
- * sendfile calls cut the server's CPU per request by about a third. From
- * ENG_MAPSEND_MIN up the mapping is registered with mapsend.c, whose socket paths send
- * its bytes by sendfile from the file, so the mapping is never read. Larger files (and
- * anything that cannot be mapped) keep the sendfile path, so a multi-gigabyte
- * download never maps more than ENG_MAP_MAX per response. MHD does not notice a file
- * that shrinks under sendfile (a short count reads to it as a full socket, and it waits
- * for an edge that never comes), so such a response is watched: once a second the file
- * must still reach the end being sent, or the connection is shut down.
+ * So a regular file up to ENG_MAP_MAX is handed to MHD as a buffer: measured on the
+ * 1 MiB static bench, one sendmsg instead of a head packet and eight sendfile calls
+ * cut the server's CPU per request by about a third. Up to ENG_READ_MAX the buffer is
+ * a copy read into the request's arena (cheaper than mapping a page); above, it is a
+ * read-only mapping, and from ENG_MAPSEND_MIN up the mapping is registered with
+ * mapsend.c, whose socket paths send its bytes by sendfile from the file, so the
+ * mapping is never read. Larger files (and anything that cannot be mapped) keep MHD's
+ * sendfile path, so a multi-gigabyte download never maps more than ENG_MAP_MAX per
+ * response. MHD does not notice a file that shrinks under sendfile (a short count
+ * reads to it as a full socket, and it waits for an edge that never comes), so such a
+ * response is watched: once a second the file must still reach the end being sent, or
+ * the connection is shut down.
  *
  * A file truncated while it is being sent cannot hurt the process: MHD reads a buffer
  * response only through sendmsg (it copies body bytes in user space only for chunked
@@ -42,6 +44,19 @@ static void unmap(void *cls)
         eng_mapsend_remove(m->base);
     munmap(m->base, m->len);
     free(m);
+}
+
+/* A small file is read into the request's arena: one pread costs less than mapping,
+ * faulting in and unmapping a page. NULL when the file no longer holds the range (it
+ * changed under the request): the mapped and sendfile paths deal with that. */
+static struct MHD_Response *read_file(eng_req *q, int fd, int64_t off, int64_t len)
+{
+    if (len <= 0 || len > ENG_READ_MAX || off < 0)
+        return NULL;
+    char *buf = cc_arena_alloc(q->arena, (size_t)len);
+    if (pread(fd, buf, (size_t)len, (off_t)off) != (ssize_t)len)
+        return NULL;
+    return MHD_create_response_from_buffer((size_t)len, buf, MHD_RESPMEM_PERSISTENT);
 }
 
 /* The mapped response for fd[off, off+len), or NULL when it should go by sendfile. */
@@ -80,7 +95,9 @@ struct MHD_Response *eng_file_response(eng_req *q, int fd, int64_t off, int64_t 
             len = 0;
     }
     q->resp_size = len;
-    struct MHD_Response *mr = no_body ? NULL : map_file(fd, off, len);
+    struct MHD_Response *mr = NULL;
+    if (!no_body && !(mr = read_file(q, fd, off, len)))
+        mr = map_file(fd, off, len);
     if (mr)
         return mr; /* the fd stays with the body and is closed at release */
     mr = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)off);

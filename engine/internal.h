@@ -284,8 +284,10 @@ size_t eng_pool_for(const cc_server *s);
 struct MHD_Daemon *eng_daemon_start(eng_wl *wl, unsigned conn_limit);
 void eng_wl_set_server(eng_wl *wl, cc_runtime *rt, const cc_server *s);
 
-/* File bodies (filebody.c): regular files up to ENG_MAP_MAX go to MHD mapped, as one
- * buffer (head and body in one sendmsg); larger ones by sendfile. */
+/* File bodies (filebody.c): regular files up to ENG_MAP_MAX go to MHD as one buffer
+ * (head and body in one sendmsg), read into the request's arena up to ENG_READ_MAX and
+ * mapped above; larger ones by sendfile. */
+#define ENG_READ_MAX ((int64_t)8 << 10)
 #define ENG_MAP_MAX ((int64_t)16 << 20)
 struct MHD_Response *eng_file_response(eng_req *q, int fd, int64_t off, int64_t len, bool no_body);
 /* The file watch fired: true when the file no longer reaches the end being sent (the

@@ -87,6 +87,8 @@ gzip -k -9 "$SITE/pre.js"
 head -c 1048576 /dev/urandom >"$SITE/big.bin"
 # mapped (<= 16 MiB, engine/filebody.c) and sendfile (above) paths of the engine
 head -c 65537 /dev/urandom >"$SITE/mid.bin"
+# the edges of the read (<= 8 KiB), mapped and mapped-by-sendfile (>= 64 KiB) buffers
+for n in 8192 8193 65535 65536; do head -c $n /dev/urandom >"$SITE/edge$n.bin"; done
 head -c $((20 << 20)) /dev/urandom >"$SITE/huge.bin"
 touch -d '2023-11-14 22:13:20 UTC' "$SITE/a.txt"
 
@@ -205,6 +207,12 @@ want=$(tail -c +1001 "$SITE/big.bin" | head -c 523288 | sha256sum | cut -d' ' -f
 check "range of a large file" "$got" "$want"
 check "64 KiB + 1 sha256" "$("${C[@]}" "$BASE/mid.bin" | sha256sum | cut -d' ' -f1)" \
     "$(sha256sum <"$SITE/mid.bin" | cut -d' ' -f1)"
+for n in 8192 8193 65535 65536; do
+    check "$n bytes sha256" "$("${C[@]}" "$BASE/edge$n.bin" | sha256sum | cut -d' ' -f1)" \
+        "$(sha256sum <"$SITE/edge$n.bin" | cut -d' ' -f1)"
+    check "$n bytes: range 100-4195" "$("${C[@]}" -r 100-4195 "$BASE/edge$n.bin" | sha256sum | cut -d' ' -f1)" \
+        "$(tail -c +101 "$SITE/edge$n.bin" | head -c 4096 | sha256sum | cut -d' ' -f1)"
+done
 check "20 MiB (sendfile) sha256" "$("${C[@]}" "$BASE/huge.bin" | sha256sum | cut -d' ' -f1)" \
     "$(sha256sum <"$SITE/huge.bin" | cut -d' ' -f1)"
 got=$("${C[@]}" -r 17000000-17000099 "$BASE/huge.bin" | sha256sum | cut -d' ' -f1)
