@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Loopback client helpers shared by the unit tests that drive a real engine: a free
- * port, a connected socket with a 5 s receive timeout, and a send of a whole buffer. */
+ * port, a listening socket, a connected socket with a 5 s receive timeout, and a send of
+ * a whole buffer. */
 #ifndef CC_TEST_NET_H
 #define CC_TEST_NET_H
 
@@ -24,6 +25,23 @@ static inline int t_free_port(void)
     }
     close(fd);
     return ntohs(sa.sin_port);
+}
+
+/* A listening socket on 127.0.0.1 at a port the kernel picks (stored in *port), or -1. */
+static inline int t_listen(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 256) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
 }
 
 /* A blocking connection to 127.0.0.1:port whose reads give up after 5 s, or -1. */

@@ -44,15 +44,11 @@ static void *read_all(void *arg)
 /* A connected pair on 127.0.0.1: *tx non-blocking (as MHD's sockets are), *rx blocking. */
 static int pair(int *tx, int *rx)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 1) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
-        close(lfd);
+    int port;
+    int lfd = t_listen(&port);
+    if (lfd < 0)
         return -1;
-    }
-    *rx = t_dial(ntohs(sa.sin_port));
+    *rx = t_dial(port);
     *tx = accept(lfd, NULL, NULL);
     close(lfd);
     if (*rx < 0 || *tx < 0)

@@ -358,26 +358,10 @@ static void *up_main(void *arg)
     }
 }
 
-static int listen_tcp(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 256) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
-        close(fd);
-        return -1;
-    }
-    *port = ntohs(sa.sin_port);
-    return fd;
-}
-
 static int free_port(void)
 {
     int p = 0;
-    int fd = listen_tcp(&p);
+    int fd = t_listen(&p);
     close(fd);
     return p;
 }
@@ -1105,7 +1089,7 @@ int main(void)
     types[nt] = &ht_wstest;
     cc_handler_types_set(types);
 
-    up_lfd = listen_tcp(&up_port);
+    up_lfd = t_listen(&up_port);
     static ulisten l_plain, l_unix, l_tls, l_tls12, l_noip, l_raw;
     l_plain.fd = up_lfd;
     pthread_t ut;
@@ -1133,7 +1117,7 @@ int main(void)
     l_noip.ctx = sctx_noip;
     l_raw.raw = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
     for (size_t i = 0; i < 4; i++) {
-        ls[i]->fd = listen_tcp(lp[i]);
+        ls[i]->fd = t_listen(lp[i]);
         pthread_t tt;
         pthread_create(&tt, NULL, up_main, ls[i]);
     }
