@@ -45,7 +45,7 @@ HELLO=$'hello, world\n'
 CLK_TCK=$(getconf CLK_TCK)
 START_TIMEOUT=15
 
-log() { printf '%s\n' "$*" >&2; }
+. "$ROOT/bench/lib.sh"
 die() {
     log "encode.sh: $*"
     exit 1
@@ -53,32 +53,6 @@ die() {
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------- tools
-
-apt_install() {
-    [ "${BENCH_NO_INSTALL:-0}" = 1 ] && return 1
-    [ "$(id -u)" = 0 ] || {
-        log "need root to apt-get install $*"
-        return 1
-    }
-    local p
-    for p in "$@"; do
-        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y "$p" >&2 && return 0
-    done
-    log "apt-get install failed; running apt-get update once and retrying"
-    timeout 600 apt-get update >&2 || return 1
-    for p in "$@"; do
-        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y "$p" >&2 && return 0
-    done
-    return 1
-}
-
-need_tool() {
-    local tool=$1
-    shift
-    command -v "$tool" >/dev/null 2>&1 && return 0
-    log "$tool not found; installing $*"
-    apt_install "$@" && command -v "$tool" >/dev/null 2>&1
-}
 
 need_tool wrk wrk || die "wrk is required"
 need_tool curl curl || die "curl is required"
@@ -111,54 +85,10 @@ declare -A PORT=()   # "server site" -> port
 used_ports=""
 WRK_PID=""
 
-alive() {
-    local st
-    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    st=${st##*) }
-    [ "${st%% *}" != Z ]
-}
-
-stop_pid() {
-    local p=$1 i
-    alive "$p" || return 0
-    kill -TERM "$p" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-        alive "$p" || return 0
-        sleep 0.1
-    done
-    kill -KILL "$p" 2>/dev/null
-}
-
-cleanup() {
-    local s p
-    trap - EXIT INT TERM
-    [ -n "${WRK_PID:-}" ] && kill -TERM "$WRK_PID" 2>/dev/null
-    for s in "${!PID[@]}"; do
-        stop_pid "${PID[$s]}"
-        for p in ${EXTRA[$s]:-}; do
-            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] && stop_pid "$p"
-        done
-    done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers (as bench/http.sh)
-
-port_free() {
-    local p=$1
-    [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] || return 1
-    python3 - "$p" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
 
 # Gives "server site" the next free port of the private range (a global update, so not
 # from a command substitution).
@@ -174,65 +104,6 @@ take_port() {
     done
     die "no free port in $PORTS"
 }
-
-pid_tree() {
-    local p=$1 c
-    [ -d "/proc/$p" ] || return 0
-    echo "$p"
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pid_tree "$c"; done
-}
-
-cpu_ticks() {
-    local total=0 p line f
-    for p in "$@"; do
-        line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-        read -r -a f <<<"${line##*) }"
-        total=$((total + f[11] + f[12]))
-    done
-    echo "$total"
-}
-
-sys_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
-
-child_secs() {
-    times >"$work/times.out"
-    awk 'NR == 2 {
-        s = 0
-        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s$/, "", a[2]); s += a[1] * 60 + a[2] }
-        printf "%.3f", s }' "$work/times.out"
-}
-
-wait_quiet() {
-    local t b0 b1 pct=0
-    [ "$QUIET_WAIT" -gt 0 ] || return 0
-    for ((t = 0; t < QUIET_WAIT; t++)); do
-        b0=$(sys_busy)
-        sleep 1
-        b1=$(sys_busy)
-        pct=$(((b1 - b0) * 100 / CLK_TCK))
-        [ "$pct" -lt "$QUIET_PCT" ] && return 0
-        [ "$t" = 0 ] && log "waiting for other load to drop (${pct}% of a core busy)"
-    done
-    log "machine still busy after ${QUIET_WAIT}s (${pct}% of a core); measuring anyway"
-}
-
-port_owned_by() {
-    local port=$1 name=$2 pids owners o
-    pids=" $(pid_tree "${PID[$name]}" | tr '\n' ' ') "
-    owners=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
-    [ -n "$owners" ] || return 1
-    for o in $owners; do
-        case "$pids" in *" $o "*) ;; *) return 1 ;; esac
-    done
-    return 0
-}
-
-show_log() {
-    [ -f "$work/$1.log" ] && sed -n '1,15p' "$work/$1.log" | sed 's/^/    | /' >&2
-}
-
-# Header value (case-insensitive name, CR stripped) from a curl -D dump.
-hdr() { grep -i "^$2:" "$1" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'; }
 
 # ---------------------------------------------------------------- content
 
@@ -423,8 +294,6 @@ wait_up() { # server url
 
 declare -A CSIZE=() # "server encoding" -> compressed size of the page
 why=""
-fail() { why="${why:+$why; }$*"; }
-
 # Fetches the page with Accept-Encoding: enc and checks status, Server, Content-Encoding,
 # and that the body decodes to the page; records the compressed size.
 check_encoded() { # server site enc want-server decoder...
@@ -502,30 +371,6 @@ done
 [ -z "${BROKEN[caddy-c]:-}" ] || die "caddy-c failed verification: ${BROKEN[caddy-c]}"
 
 # ---------------------------------------------------------------- measure
-
-# Takes the shared benchmark lock (the same flock(2) lock `flock $LOCK <command>` takes),
-# so that another benchmark on this machine never runs at the same time as a cell.
-lock() {
-    exec 9>>"$LOCK" || die "cannot open $LOCK"
-    if ! flock -w "$LOCK_WAIT" 9; then
-        die "could not take $LOCK within ${LOCK_WAIT}s"
-    fi
-}
-unlock() {
-    flock -u 9
-    exec 9>&-
-}
-
-run_wrk() { # limit output-file wrk-args...
-    local limit=$1 out=$2 rc
-    shift 2
-    timeout "$limit" "${WRK_PIN[@]}" wrk "$@" >"$out" 2>&1 9>&- &
-    WRK_PID=$!
-    wait "$WRK_PID"
-    rc=$?
-    WRK_PID=""
-    return $rc
-}
 
 # wrk's "N.NNXB read" in bytes.
 to_bytes() {
@@ -634,17 +479,6 @@ for group in "$CELLS_GZIP" "$CELLS_CODECS" "$CELLS_RL"; do
         done
     done
 done
-
-# Median of column k (1-based) over the runs of a cell.
-med() { # cell column
-    local v=${LINES[$1]:-}
-    [ -n "$v" ] || return 1
-    printf '%s' "$v" | awk -v k="$2" '{ print $k }' | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-maxcol() { printf '%s' "${LINES[$1]:-}" | awk -v k="$2" 'BEGIN { m = 0 } $k > m { m = $k } END { print m }'; }
-sumcol() { printf '%s' "${LINES[$1]:-}" | awk -v k="$2" '{ s += $k } END { print s + 0 }'; }
-nruns() { printf '%s' "${LINES[$1]:-}" | grep -c .; }
 
 # ---------------------------------------------------------------- report
 

@@ -43,47 +43,13 @@ HELLO=$'hello, world\n'
 CLK_TCK=$(getconf CLK_TCK)
 START_TIMEOUT=15
 
-log() { printf '%s\n' "$*" >&2; }
+. "$ROOT/bench/lib.sh"
 die() {
     log "http.sh: $*"
     exit 1
 }
 
 # ---------------------------------------------------------------- tools
-
-# Installs the Debian packages that provide a missing tool; nginx-light is preferred
-# because it is the smallest build that has everything this benchmark configures.
-apt_install() {
-    [ "${BENCH_NO_INSTALL:-0}" = 1 ] && return 1
-    [ "$(id -u)" = 0 ] || {
-        log "need root to apt-get install $*"
-        return 1
-    }
-    local p
-    for p in "$@"; do
-        if DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y "$p" >&2; then
-            return 0
-        fi
-    done
-    log "apt-get install failed; running apt-get update once and retrying"
-    timeout 600 apt-get update >&2 || return 1
-    for p in "$@"; do
-        if DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y "$p" >&2; then
-            return 0
-        fi
-    done
-    return 1
-}
-
-need_tool() {
-    local tool=$1
-    shift
-    command -v "$tool" >/dev/null 2>&1 && return 0
-    log "$tool not found; installing $*"
-    apt_install "$@" && command -v "$tool" >/dev/null 2>&1
-}
-
-want() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 need_tool wrk wrk || die "wrk is required"
 need_tool curl curl || die "curl is required"
@@ -114,59 +80,10 @@ declare -A EXTRA=()    # server name -> other PIDs (nginx workers) seen at start
 declare -A BROKEN=()   # server name -> why it is excluded
 used_ports=""
 
-# True while PID runs; a child that exited but is not reaped yet (zombie) counts as gone.
-alive() {
-    local st
-    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    st=${st##*) }
-    [ "${st%% *}" != Z ]
-}
-
-stop_pid() {
-    local p=$1 i
-    alive "$p" || return 0
-    kill -TERM "$p" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-        alive "$p" || return 0
-        sleep 0.1
-    done
-    kill -KILL "$p" 2>/dev/null
-}
-
-cleanup() {
-    local s p
-    trap - EXIT INT TERM
-    [ -n "${WRK_PID:-}" ] && kill -TERM "$WRK_PID" 2>/dev/null
-    for s in "${!PID[@]}"; do
-        stop_pid "${PID[$s]}"
-        # nginx workers normally leave with their master; only one that is still an
-        # nginx process (not a recycled PID) is stopped here.
-        for p in ${EXTRA[$s]:-}; do
-            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] && stop_pid "$p"
-        done
-    done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-
-port_free() {
-    local p=$1
-    [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] || return 1
-    if command -v python3 >/dev/null 2>&1; then
-        python3 - "$p" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-    fi
-}
 
 # Sets NEXT to the next free port of the private range not handed out yet (a global, not
 # stdout, because a command substitution would lose the update of used_ports).
@@ -181,72 +98,6 @@ next_port() {
         fi
     done
     return 1
-}
-
-# The PID and every descendant of it (nginx master + workers; a forking server).
-pid_tree() {
-    local p=$1 c
-    [ -d "/proc/$p" ] || return 0
-    echo "$p"
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pid_tree "$c"; done
-}
-
-# utime+stime in clock ticks, summed over the given PIDs (fields 14 and 15 of
-# /proc/PID/stat; the comm field may hold spaces, so count from after its ')').
-cpu_ticks() {
-    local total=0 p line f
-    for p in "$@"; do
-        line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-        # After the ')' come fields 3 (state) onwards, so utime (14) is word 11.
-        read -r -a f <<<"${line##*) }"
-        total=$((total + f[11] + f[12]))
-    done
-    echo "$total"
-}
-
-# Busy ticks of the whole machine (all CPUs) from /proc/stat: user, nice, system, irq
-# and softirq; steal is left out since no process on this machine used it.
-sys_busy() {
-    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
-}
-
-# CPU seconds (user+sys) of this shell's finished children (wrk), from the builtin
-# `times`; it must run in the shell that waited for wrk, not in a command substitution.
-child_secs() {
-    times >"$work/times.out"
-    awk 'NR == 2 {
-        s = 0
-        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s$/, "", a[2]); s += a[1] * 60 + a[2] }
-        printf "%.3f", s }' "$work/times.out"
-}
-
-# Waits (at most QUIET_WAIT seconds) until the machine, with our servers idle, uses less
-# than QUIET_PCT % of one core: a compile or test run elsewhere would skew the next cell.
-wait_quiet() {
-    local t b0 b1 pct=0
-    [ "$QUIET_WAIT" -gt 0 ] || return 0
-    for ((t = 0; t < QUIET_WAIT; t++)); do
-        b0=$(sys_busy)
-        sleep 1
-        b1=$(sys_busy)
-        pct=$(((b1 - b0) * 100 / CLK_TCK))
-        [ "$pct" -lt "$QUIET_PCT" ] && return 0
-        [ "$t" = 0 ] && log "waiting for other load to drop (${pct}% of a core busy)"
-    done
-    log "machine still busy after ${QUIET_WAIT}s (${pct}% of a core); measuring anyway"
-}
-
-# Checks that the listener on PORT belongs to one of the server's processes, so a stale
-# server that happened to hold the port cannot be measured by mistake.
-port_owned_by() {
-    local port=$1 name=$2 pids owners o p
-    pids=" $(pid_tree "${PID[$name]}" | tr '\n' ' ') "
-    owners=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
-    [ -n "$owners" ] || return 1
-    for o in $owners; do
-        case "$pids" in *" $o "*) ;; *) return 1 ;; esac
-    done
-    return 0
 }
 
 fetch() { curl -s --max-time 5 -o "$2" -D "$3" "$1"; }
@@ -288,10 +139,6 @@ verify_server() {
         return 1
     fi
     return 0
-}
-
-show_log() {
-    [ -f "$work/$1.log" ] && sed -n '1,15p' "$work/$1.log" | sed 's/^/    | /' >&2
 }
 
 # ---------------------------------------------------------------- content
@@ -440,15 +287,6 @@ done
 
 # ---------------------------------------------------------------- measure
 
-# Converts a wrk latency figure (e.g. 143.00us, 1.21ms, 2.00s) to microseconds.
-to_us() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") m = 1; else if (u == "ms") m = 1000; else if (u == "s") m = 1000000;
-        else if (u == "m") m = 60000000; else m = -1
-        if (m < 0) print "?"; else printf "%.0f", n * m }'
-}
-
 declare -A RES=() # "server workload" -> "rps p50 p99 cpu_us cpu_pct errors other_pct"
 
 url_of() { # server workload
@@ -463,17 +301,6 @@ url_of() { # server workload
 # Runs wrk under a time limit in the background and waits for it, so that a signal to
 # this script runs the cleanup trap at once instead of after the run.
 WRK_PID=""
-run_wrk() { # limit output-file wrk-args...
-    local limit=$1 out=$2 rc
-    shift 2
-    timeout "$limit" "${WRK_PIN[@]}" wrk "$@" >"$out" 2>&1 &
-    WRK_PID=$!
-    wait "$WRK_PID"
-    rc=$?
-    WRK_PID=""
-    return $rc
-}
-
 # One measured wrk run (called in this shell, not in a command substitution, so that
 # `times` sees wrk's CPU time and signals are not deferred); prints "rps p50 p99 cpu_us cpu_pct errors other_pct" or "fail why".
 # other_pct is the CPU (in % of one core) that neither the server nor wrk used during the
