@@ -342,8 +342,8 @@ measure() {
         -v secs="$SECS" -v e="$errs" -v busy=$((b1 - b0)) -v c0="$c0" -v c1="$c1" 'BEGIN {
         other = (busy - d) / hz - (c1 - c0)
         if (other < 0) other = 0
-        printf "%s %s %s %.2f %.0f %d %.0f\n", r, a, b, d / hz * 1e6 / n, d / hz / secs * 100, e,
-            other / secs * 100 }'
+        printf "%s %s %s %.2f %.0f %d %.0f %.0f\n", r, a, b, d / hz * 1e6 / n, d / hz / secs * 100, e,
+            other / secs * 100, (c1 - c0) / secs * 100 }'
 }
 
 for w in $WORKLOADS; do
@@ -377,7 +377,7 @@ done
 label() { case $1 in caddy) echo "Caddy" ;; *) echo "$1" ;; esac; }
 
 {
-    printf '%-10s %-12s %10s %9s %9s %11s %6s %7s %7s\n' workload server req/s p50_us p99_us cpu_us/req cpu% errors other%
+    printf '%-10s %-12s %10s %9s %9s %11s %6s %7s %7s %5s\n' workload server req/s p50_us p99_us cpu_us/req cpu% errors other% wrk%
     for w in $WORKLOADS; do
         for s in $SERVERS; do
             v=${RES["$s $w"]:-}
@@ -385,12 +385,13 @@ label() { case $1 in caddy) echo "Caddy" ;; *) echo "$1" ;; esac; }
                 printf '%-10s %-12s %10s\n' "$w" "$(label "$s")" "n/a"
                 continue
             fi
-            read -r rps p50 p99 cpu pct errs other <<<"$v"
-            printf '%-10s %-12s %10s %9s %9s %11s %6s %7s %7s\n' "$w" "$(label "$s")" "$rps" "$p50" "$p99" "$cpu" "$pct" "$errs" "$other"
+            read -r rps p50 p99 cpu pct errs other wrkpct <<<"$v"
+            printf '%-10s %-12s %10s %9s %9s %11s %6s %7s %7s %5s\n' "$w" "$(label "$s")" "$rps" "$p50" "$p99" "$cpu" "$pct" "$errs" "$other" "$wrkpct"
             [ "$other" -le 10 ] || noisy=1
         done
     done
-    echo "cpu% = server CPU in % of one core; other% = CPU used by neither the server nor wrk"
+    echo "cpu% = server CPU in % of one core; other% = CPU used by neither the server nor wrk;"
+    echo "wrk% = wrk's CPU in % of one core (near 100 with -t1: the load generator, not the server, is the limit)"
     [ "${noisy:-0}" = 0 ] || echo "WARNING: other load above 10% of a core during some rows: those figures are unreliable"
     echo
     echo "ratios (req/s: higher is better for caddy-c; CPU/req: lower is better for caddy-c)"
