@@ -202,6 +202,20 @@ static ssize_t direct_send(eng_tls_conn *tc, const void *buf, size_t len)
     return fail(tc->broken ? EPIPE : EAGAIN);
 }
 
+/* One piece of a sendmsg through direct_send: adds what went out to *total and sets *ret
+ * to what the call returns if it stops here; false when it must stop (short or failed). */
+static bool send_piece(eng_tls_conn *tc, const void *p, size_t n, size_t *total, ssize_t *ret)
+{
+    ssize_t r = direct_send(tc, p, n);
+    if (r < 0) {
+        *ret = *total ? (ssize_t)*total : r;
+        return false;
+    }
+    *total += (size_t)r;
+    *ret = (ssize_t)*total;
+    return (size_t)r == n;
+}
+
 /* Like direct_send over the pieces in order: short only when the socket filled up
  * (MHD reads any short count as a full socket and waits for its edge). */
 static ssize_t direct_sendmsg(eng_tls_conn *tc, const struct msghdr *msg)
@@ -209,6 +223,7 @@ static ssize_t direct_sendmsg(eng_tls_conn *tc, const struct msghdr *msg)
     /* small pieces (a head and a short body) become one record */
     unsigned char stage[ENG_TLS_PBUF];
     size_t staged = 0, total = 0;
+    ssize_t ret = 0;
     for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
         const unsigned char *p = msg->msg_iov[i].iov_base;
         size_t n = msg->msg_iov[i].iov_len;
@@ -217,29 +232,17 @@ static ssize_t direct_sendmsg(eng_tls_conn *tc, const struct msghdr *msg)
             staged += n;
             continue;
         }
-        if (staged) {
-            ssize_t r = direct_send(tc, stage, staged);
-            if (r < 0)
-                return total ? (ssize_t)total : r;
-            total += (size_t)r;
-            if ((size_t)r < staged)
-                return (ssize_t)total;
-            staged = 0;
-        }
-        ssize_t r = direct_send(tc, p, n);
-        if (r < 0)
-            return total ? (ssize_t)total : r;
-        total += (size_t)r;
-        if ((size_t)r < n)
-            return (ssize_t)total;
+        if (staged && !send_piece(tc, stage, staged, &total, &ret))
+            return ret;
+        staged = 0;
+        if (!send_piece(tc, p, n, &total, &ret))
+            return ret;
     }
-    if (staged) {
-        ssize_t r = direct_send(tc, stage, staged);
-        if (r < 0)
-            return total ? (ssize_t)total : r;
-        total += (size_t)r;
-    }
-    return (ssize_t)total;
+    if (staged)
+        send_piece(tc, stage, staged, &total, &ret);
+    else
+        ret = (ssize_t)total;
+    return ret;
 }
 
 /* pread and encrypt in steps; short only when the socket filled up or the file ended

@@ -9,16 +9,7 @@
 set -u
 
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
-CADDYC=${CADDYC:-$ROOT_DIR/bin/caddy-c}
-case "$CADDYC" in /*) ;; *) CADDYC=$ROOT_DIR/$CADDYC ;; esac
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
+. "$ROOT_DIR/tests/lib/counts.sh"
 check() {
     if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
