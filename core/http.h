@@ -267,4 +267,11 @@ const char *cc_http_status_text(int status);
 /** Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t cc_now_mono_ns(void);
 
+/* ---- dates (http_date.c) ---- */
+
+/** Formats t as an HTTP date (IMF-fixdate, always 29 characters). */
+void cc_http_date(char out[32], time_t t);
+/** Parses the three HTTP date forms Go accepts; false when malformed. */
+bool cc_http_parse_date(const char *s, time_t *out);
+
 #endif

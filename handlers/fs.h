@@ -35,10 +35,6 @@ const char *cc_fs_mime(const char *filename);
 
 /* ---- serving an open file (fs_content.c) ---- */
 
-/** Formats t as an HTTP date (IMF-fixdate, always 29 characters). */
-void cc_fs_http_date(char out[32], time_t t);
-/** Parses the three HTTP date forms Go accepts; false when malformed. */
-bool cc_fs_parse_http_date(const char *s, time_t *out);
 /** Whether a modification time says anything (Caddy treats 0 and 1 as unknown). */
 bool cc_fs_useful_mtime(time_t t);
 /** Caddy's strong ETag: "<mtime ns base36>-<size base36>"; NULL if mtime not useful. */

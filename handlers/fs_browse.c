@@ -758,7 +758,7 @@ int cc_fs_serve_browse(cc_req *r, const cc_fs_listing_req *lr)
     cc_headers_add(a, &r->resp.headers, "Vary", "Accept, Accept-Encoding");
     time_t ims;
     const char *ims_h = cc_headers_get(&r->headers, "If-Modified-Since");
-    if (ims_h && ims_h[0] && cc_fs_parse_http_date(ims_h, &ims) && l.last_modified.tv_sec <= ims) {
+    if (ims_h && ims_h[0] && cc_http_parse_date(ims_h, &ims) && l.last_modified.tv_sec <= ims) {
         r->resp.status = 304;
         r->resp.body = NULL;
         return CC_OK;
@@ -769,7 +769,7 @@ int cc_fs_serve_browse(cc_req *r, const cc_fs_listing_req *lr)
     const char *acc = cc_headers_get_joined(a, &r->headers, "Accept");
     acc = acc ? lower(a, acc) : "";
     char date[32];
-    cc_fs_http_date(date, l.last_modified.tv_sec);
+    cc_http_date(date, l.last_modified.tv_sec);
     cc_headers_set(a, &r->resp.headers, "Last-Modified", cc_arena_strdup(a, date));
 
     charbuf b = {0};

@@ -15,68 +15,7 @@
 #include "../core/rand.h"
 #include "fs.h"
 
-/* ---- dates and validators ---- */
-
-static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-/* n as exactly w decimal digits (the low ones) at p; returns the end. */
-static char *put_digits(char *p, unsigned n, int w)
-{
-    for (int i = w - 1; i >= 0; i--) {
-        p[i] = (char)('0' + n % 10u);
-        n /= 10u;
-    }
-    return p + w;
-}
-
-static char *put3(char *p, const char *s)
-{
-    memcpy(p, s, 3);
-    return p + 3;
-}
-
-/* Written out by hand: snprintf cost about 3% of a small static file's CPU. */
-void cc_fs_http_date(char out[32], time_t t)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char *p = put3(out, wdays[(unsigned)tm.tm_wday % 7u]);
-    *p++ = ',';
-    *p++ = ' ';
-    p = put_digits(p, (unsigned)tm.tm_mday, 2);
-    *p++ = ' ';
-    p = put3(p, months[(unsigned)tm.tm_mon % 12u]);
-    *p++ = ' ';
-    p = put_digits(p, (unsigned)(tm.tm_year + 1900) % 10000u, 4);
-    *p++ = ' ';
-    p = put_digits(p, (unsigned)tm.tm_hour, 2);
-    *p++ = ':';
-    p = put_digits(p, (unsigned)tm.tm_min, 2);
-    *p++ = ':';
-    p = put_digits(p, (unsigned)tm.tm_sec, 2);
-    memcpy(p, " GMT", 5);
-}
-
-bool cc_fs_parse_http_date(const char *s, time_t *out)
-{
-    /* http.ParseTime: IMF-fixdate, RFC 850, asctime */
-    static const char *const fmts[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                                       "%a %b %e %H:%M:%S %Y"};
-    if (!s)
-        return false;
-    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-        struct tm tm;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(s, fmts[i], &tm);
-        if (end && *end == '\0') {
-            *out = timegm(&tm);
-            return true;
-        }
-    }
-    return false;
-}
+/* ---- validators ---- */
 
 bool cc_fs_useful_mtime(time_t t)
 {
@@ -299,7 +238,7 @@ static int check_if_unmodified_since(cc_req *r, time_t mtime)
 {
     const char *ius = cc_headers_get(&r->headers, "If-Unmodified-Since");
     time_t t;
-    if (!ius || !ius[0] || !mtime || !cc_fs_parse_http_date(ius, &t))
+    if (!ius || !ius[0] || !mtime || !cc_http_parse_date(ius, &t))
         return COND_NONE;
     return mtime <= t ? COND_TRUE : COND_FALSE;
 }
@@ -318,7 +257,7 @@ static int check_if_modified_since(cc_req *r, time_t mtime)
         return COND_NONE;
     const char *ims = cc_headers_get(&r->headers, "If-Modified-Since");
     time_t t;
-    if (!ims || !ims[0] || !mtime || !cc_fs_parse_http_date(ims, &t))
+    if (!ims || !ims[0] || !mtime || !cc_http_parse_date(ims, &t))
         return COND_NONE;
     return mtime <= t ? COND_FALSE : COND_TRUE;
 }
@@ -336,7 +275,7 @@ static int check_if_range(cc_req *r, const char *etag, time_t mtime)
     if (n > 0)
         return etag_strong_eq(tag, n, etag) ? COND_TRUE : COND_FALSE;
     time_t t;
-    if (!mtime || !cc_fs_parse_http_date(ir, &t))
+    if (!mtime || !cc_http_parse_date(ir, &t))
         return COND_FALSE;
     return t == mtime ? COND_TRUE : COND_FALSE;
 }
@@ -627,7 +566,7 @@ int cc_fs_serve_content(cc_req *r, const cc_fs_content *c)
     time_t mtime = cc_fs_useful_mtime(c->mtime) ? c->mtime : 0;
     if (mtime) {
         char date[32];
-        cc_fs_http_date(date, mtime);
+        cc_http_date(date, mtime);
         cc_headers_set(a, h, "Last-Modified", cc_arena_strdup(a, date));
     }
     const char *etag = cc_headers_get(h, "Etag");

@@ -433,16 +433,16 @@ static void test_validators(void)
     T_OK(x.status == 200 && x.blen == 12, "HEAD keeps the length (the engine drops the body)");
 
     time_t t;
-    T_OK(cc_fs_parse_http_date("Sun Nov  6 08:49:37 1994", &t) && t == 784111777, "asctime");
-    T_OK(!cc_fs_parse_http_date("yesterday", &t), "bad date");
+    T_OK(cc_http_parse_date("Sun Nov  6 08:49:37 1994", &t) && t == 784111777, "asctime");
+    T_OK(!cc_http_parse_date("yesterday", &t), "bad date");
     char d[32];
-    cc_fs_http_date(d, 784111777);
+    cc_http_date(d, 784111777);
     T_STR(d, "Sun, 06 Nov 1994 08:49:37 GMT");
-    cc_fs_http_date(d, 0);
+    cc_http_date(d, 0);
     T_STR(d, "Thu, 01 Jan 1970 00:00:00 GMT");
-    cc_fs_http_date(d, 4102444799); /* the last second of 2099 */
+    cc_http_date(d, 4102444799); /* the last second of 2099 */
     T_STR(d, "Thu, 31 Dec 2099 23:59:59 GMT");
-    cc_fs_http_date(d, 951782400); /* a leap day */
+    cc_http_date(d, 951782400); /* a leap day */
     T_STR(d, "Tue, 29 Feb 2000 00:00:00 GMT");
     /* useless mod times give no validators at all */
     set_mtime("noext", 1);
