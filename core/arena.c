@@ -109,7 +109,7 @@ void cc_arena_reset(cc_arena *a)
     a->total = 0;
 }
 
-void *cc_arena_alloc(cc_arena *a, size_t n)
+void *cc_arena_alloc_raw(cc_arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
@@ -135,6 +135,12 @@ void *cc_arena_alloc(cc_arena *a, size_t n)
     void *p = b->data + b->used;
     b->used += n;
     a->total += n;
+    return p;
+}
+
+void *cc_arena_alloc(cc_arena *a, size_t n)
+{
+    void *p = cc_arena_alloc_raw(a, n);
     memset(p, 0, n);
     return p;
 }
@@ -149,7 +155,7 @@ void *cc_arena_grow(cc_arena *a, void *old, size_t old_n, size_t new_n)
 
 char *cc_arena_strndup(cc_arena *a, const char *s, size_t n)
 {
-    char *p = cc_arena_alloc(a, n + 1);
+    char *p = cc_arena_alloc_raw(a, n + 1);
     if (n)
         memcpy(p, s, n);
     p[n] = 0;
@@ -169,7 +175,7 @@ char *cc_arena_vprintf(cc_arena *a, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0)
         n = 0;
-    char *p = cc_arena_alloc(a, (size_t)n + 1);
+    char *p = cc_arena_alloc_raw(a, (size_t)n + 1);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     return p;
 }

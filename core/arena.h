@@ -20,6 +20,8 @@ void cc_arena_free(cc_arena *a);
 void cc_arena_reset(cc_arena *a);
 /** Zeroed, 16-byte aligned memory owned by the arena. */
 void *cc_arena_alloc(cc_arena *a, size_t n);
+/** The same without the zeroing, for memory the caller fills at once (copies, reads). */
+void *cc_arena_alloc_raw(cc_arena *a, size_t n);
 /** Grows an arena allocation: returns a new block holding the first old_n bytes of old. */
 void *cc_arena_grow(cc_arena *a, void *old, size_t old_n, size_t new_n);
 /** NUL-terminated copy of s[0..n). */

@@ -255,6 +255,7 @@ static void free_engine(cc_engine *e)
         pthread_mutex_destroy(&e->w[i].post_mu);
         while (e->w[i].nspare > 0)
             cc_arena_free(e->w[i].spare[--e->w[i].nspare]);
+        eng_rcache_free(&e->w[i]);
         if (e->plans[i]) {
             free(e->plans[i]->v);
             free(e->plans[i]);

@@ -49,14 +49,20 @@ static void unmap(void *cls)
 /* A small file is read into the request's arena: one pread costs less than mapping,
  * faulting in and unmapping a page. NULL when the file no longer holds the range (it
  * changed under the request): the mapped and sendfile paths deal with that. */
-static struct MHD_Response *read_file(eng_req *q, int fd, int64_t off, int64_t len)
+char *eng_file_read(eng_req *q, int fd, int64_t off, int64_t len)
 {
     if (len <= 0 || len > ENG_READ_MAX || off < 0)
         return NULL;
-    char *buf = cc_arena_alloc(q->arena, (size_t)len);
+    char *buf = cc_arena_alloc_raw(q->arena, (size_t)len);
     if (pread(fd, buf, (size_t)len, (off_t)off) != (ssize_t)len)
         return NULL;
-    return MHD_create_response_from_buffer((size_t)len, buf, MHD_RESPMEM_PERSISTENT);
+    return buf;
+}
+
+static struct MHD_Response *read_file(eng_req *q, int fd, int64_t off, int64_t len)
+{
+    char *buf = eng_file_read(q, fd, off, len);
+    return buf ? MHD_create_response_from_buffer((size_t)len, buf, MHD_RESPMEM_PERSISTENT) : NULL;
 }
 
 /* The mapped response for fd[off, off+len), or NULL when it should go by sendfile. */

@@ -138,7 +138,8 @@ typedef struct eng_worker {
     int epfd, evfd;
     eng_wl *wls;
     eng_timer *t_head, *t_tail;
-    uint64_t now;
+    uint64_t now;             /* CLOCK_MONOTONIC ns, read once per loop turn */
+    struct timespec now_real; /* CLOCK_REALTIME at the same moment */
     unsigned gen_seen;
     atomic_uint gen_ack;
     bool stopping;
@@ -153,6 +154,7 @@ typedef struct eng_worker {
      * their chain was pending) waiting for it to finish (async_glue.c) */
     struct eng_req *notify, *orphans, *tofree, *gone;
     struct eng_linger *lingers;
+    struct eng_rcache *rc; /* small complete responses for reuse (respcache.c) */
 } eng_worker;
 
 /* The main thread's record of an open listener address. */
@@ -290,6 +292,9 @@ void eng_wl_set_server(eng_wl *wl, cc_runtime *rt, const cc_server *s);
 #define ENG_READ_MAX ((int64_t)8 << 10)
 #define ENG_MAP_MAX ((int64_t)16 << 20)
 struct MHD_Response *eng_file_response(eng_req *q, int fd, int64_t off, int64_t len, bool no_body);
+/* fd[off, off+len) read into the request's arena when len is 1..ENG_READ_MAX; NULL when
+ * larger or when the file no longer holds the range. */
+char *eng_file_read(eng_req *q, int fd, int64_t off, int64_t len);
 /* The file watch fired: true when the file no longer reaches the end being sent (the
  * caller then ends the connection); otherwise it is armed again. */
 bool eng_file_watch_due(eng_worker *w, eng_conn *c);
@@ -302,6 +307,20 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc);
 enum MHD_Result eng_respond_error(eng_req *q, struct MHD_Connection *mc, int status,
                                   const char *reason);
 void eng_resp_release(eng_req *q);
+/* Adds r's response headers to mr, leaving out what MHD writes itself and any header
+ * that is invalid or carries CR/LF; returns close, or'd with a "Connection: close". */
+bool eng_resp_add_headers(struct MHD_Response *mr, const cc_req *r, bool upgrade, bool close);
+
+/* Reusable responses (respcache.c): a worker keeps the MHD responses of small complete
+ * answers that recur (respond "...", a small static file), keyed by the exact body and
+ * header bytes, the close flag and the second of their Date. */
+#define ENG_RCACHE_BODY_MAX ((size_t)8 << 10)
+/* The cached response for this answer, which the caller queues but never destroys;
+ * NULL when there is none yet (the caller builds its own). */
+struct MHD_Response *eng_rcache_get(eng_worker *w, const cc_req *r, const char *body, size_t n,
+                                    bool close);
+void eng_rcache_free(eng_worker *w);
+extern atomic_ulong eng_stat_rc_hits, eng_stat_rc_builds;
 
 /* asynchronous completion and suspension (async_glue.c) */
 void eng_async_install(void);

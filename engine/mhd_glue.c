@@ -188,8 +188,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     /* MHD unescapes the target in place right after this call: keep the raw bytes */
     q->target_len = uri ? strlen(uri) : 0;
     q->target = uri ? cc_arena_strndup(a, uri, q->target_len) : "";
-    clock_gettime(CLOCK_REALTIME, &q->req.start);
-    q->req.start_mono_ns = cc_now_mono_ns();
+    /* the loop turn's clock, as nginx times a request from the event that brought it:
+     * two clock reads per request were 0.6% of the respond bench's CPU */
+    q->req.start = w->now_real;
+    q->req.start_mono_ns = w->now;
     if (q->c) {
         q->reqno = ++q->c->nreq;
         q->c->in_request = true;

@@ -122,9 +122,11 @@ void eng_req_build(eng_req *q, struct MHD_Connection *mc, const char *method)
         tp.path_len = 1;
     }
     r->raw_path = cc_arena_strndup(a, tp.path, tp.path_len);
-    char *dec = cc_arena_alloc(a, tp.path_len + 1);
-    if (cc_target_unescape(tp.path, tp.path_len, dec) < 0)
+    char *dec = cc_arena_alloc_raw(a, tp.path_len + 1);
+    if (cc_target_unescape(tp.path, tp.path_len, dec) < 0) {
         memcpy(dec, tp.path, tp.path_len); /* validated at the head; never reached */
+        dec[tp.path_len] = 0;
+    }
     r->path = dec;
     r->query = tp.query ? cc_arena_strndup(a, tp.query, tp.query_len) : "";
 

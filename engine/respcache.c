@@ -65,9 +65,8 @@ static bool headers_match(const rc_entry *e, const cc_headers *hs)
 static bool entry_matches(const rc_entry *e, const cc_req *r, const char *body, size_t n,
                           bool close, time_t sec)
 {
-    return e->mr && e->sec == sec && e->close == close && e->n == n &&
-           e->nh == r->resp.headers.n && (n == 0 || memcmp(e->body, body, n) == 0) &&
-           headers_match(e, &r->resp.headers);
+    return e->mr && e->sec == sec && e->close == close && e->n == n && e->nh == r->resp.headers.n &&
+           (n == 0 || memcmp(e->body, body, n) == 0) && headers_match(e, &r->resp.headers);
 }
 
 static uint64_t answer_hash(const cc_req *r, const char *body, size_t n, bool close, time_t sec)

@@ -138,31 +138,8 @@ static struct MHD_Response *make_body(eng_req *q, bool no_body)
     return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 }
 
-enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
+bool eng_resp_add_headers(struct MHD_Response *mr, const cc_req *r, bool upgrade, bool close)
 {
-    cc_req *r = &q->req;
-    q->phase = PH_DONE;
-    if (r->resp.abort) {
-        /* Caddy's abort: drop the connection with no response; MHD closes it when the
-         * handler reports failure */
-        if (q->c)
-            q->c->closing = true;
-        return MHD_NO;
-    }
-    int status = r->resp.status ? r->resp.status : 200;
-    if (status < 100 || status > 999)
-        status = 500;
-    bool upgrade = status == 101 && r->resp.upgrade;
-    bool no_body = q->head || status < 200 || status == 204 || status == 304;
-    struct MHD_Response *mr = upgrade ? eng_upgrade_response(q) : make_body(q, no_body);
-    if (!mr) {
-        cc_log(CC_LOG_ERROR, "http.engine", NULL, "cannot create the response for %s %s", r->method,
-               r->target);
-        return MHD_NO;
-    }
-    if (no_body)
-        q->resp_size = 0;
-    bool close = !upgrade && (r->resp.close || (q->c && q->c->closing));
     for (size_t i = 0; i < r->resp.headers.n; i++) {
         const cc_header *h = &r->resp.headers.v[i];
         size_t nl = valid_name(h->name);
@@ -189,12 +166,82 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
         if (MHD_add_response_header(mr, h->name, v[0] ? v : " ") != MHD_YES)
             cc_log(CC_LOG_WARN, "http.engine", NULL, "response header %s refused by MHD", h->name);
     }
-    if (close && MHD_add_response_header(mr, "Connection", "close") != MHD_YES)
-        cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot add Connection: close");
+    return close;
+}
+
+/* The whole body as bytes when it is small and complete: an empty answer, a memory body,
+ * or a small file read now. False for anything else (streams, HEAD on a file, large). */
+static bool small_body(eng_req *q, bool no_body, const char **bytes, size_t *n)
+{
+    cc_body *b = q->req.resp.body;
+    if (!b) {
+        *bytes = "";
+        *n = 0;
+        return !q->head; /* HEAD may state a length without a body: make_body's case */
+    }
+    if (b->mem) {
+        *bytes = b->mem;
+        *n = b->mem_len;
+        q->resp_size = (int64_t)b->mem_len;
+        return b->mem_len <= ENG_RCACHE_BODY_MAX;
+    }
+    if (b->fd < 0 || b->read || no_body || b->len <= 0 || b->len > ENG_READ_MAX)
+        return false;
+    int64_t off = b->off > 0 ? b->off : 0;
+    if (!(*bytes = eng_file_read(q, b->fd, off, b->len)))
+        return false;
+    *n = (size_t)b->len;
+    q->resp_size = b->len;
+    return true;
+}
+
+enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
+{
+    cc_req *r = &q->req;
+    q->phase = PH_DONE;
+    if (r->resp.abort) {
+        /* Caddy's abort: drop the connection with no response; MHD closes it when the
+         * handler reports failure */
+        if (q->c)
+            q->c->closing = true;
+        return MHD_NO;
+    }
+    int status = r->resp.status ? r->resp.status : 200;
+    if (status < 100 || status > 999)
+        status = 500;
+    bool upgrade = status == 101 && r->resp.upgrade;
+    bool no_body = q->head || status < 200 || status == 204 || status == 304;
+    bool close = !upgrade && (r->resp.close || (q->c && q->c->closing));
+    const char *bytes = NULL;
+    size_t n = 0;
+    bool small = !upgrade && small_body(q, no_body, &bytes, &n);
+    struct MHD_Response *mr = small ? eng_rcache_get(q->w, r, bytes, n, close) : NULL;
+    bool shared = mr != NULL;
+    if (!mr) {
+        if (upgrade)
+            mr = eng_upgrade_response(q);
+        else if (small)
+            mr = MHD_create_response_from_buffer(n, (void *)bytes, MHD_RESPMEM_PERSISTENT);
+        else
+            mr = make_body(q, no_body);
+    }
+    if (!mr) {
+        cc_log(CC_LOG_ERROR, "http.engine", NULL, "cannot create the response for %s %s", r->method,
+               r->target);
+        return MHD_NO;
+    }
+    if (no_body)
+        q->resp_size = 0;
+    if (!shared) {
+        close = eng_resp_add_headers(mr, r, upgrade, close);
+        if (close && MHD_add_response_header(mr, "Connection", "close") != MHD_YES)
+            cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot add Connection: close");
+    }
     if (upgrade)
         q->upgrading = true;
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)status, mr);
-    MHD_destroy_response(mr);
+    if (!shared)
+        MHD_destroy_response(mr);
     if (ret != MHD_YES)
         cc_log(CC_LOG_ERROR, "http.engine", NULL, "MHD refused the %d response to %s %s", status,
                r->method, r->target);

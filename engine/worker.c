@@ -277,6 +277,7 @@ static int wait_ms(eng_worker *w)
 static void set_now(eng_worker *w)
 {
     w->now = cc_now_mono_ns();
+    clock_gettime(CLOCK_REALTIME, &w->now_real);
     eng_loop_set_now(w->loop, w->now);
 }
 
