@@ -275,6 +275,18 @@ static const char *adapt(cc_arena *a, const char *src, cc_err *err)
 static void test_adapt(cc_arena *a)
 {
     cc_err err;
+    /* a large max_header_size is accepted with a warning on what it costs */
+    cc_warns hw = {.a = a};
+    cc_cfg *hcfg = NULL;
+    const char *big = "{\n\tservers {\n\t\tmax_header_size 1MB\n\t}\n}\n:80\n";
+    memset(&err, 0, sizeof(err));
+    T_INT(cc_cf_adapt(a, "Caddyfile", big, strlen(big), &hcfg, &hw, &err), CC_OK);
+    T_INT(hw.list.n, 1);
+    T_HAS(hw.list.n ? hw.list.v[0] : "", "Caddyfile:3: max_header_size 1MB: libmicrohttpd clears");
+    cc_warns lw = {.a = a};
+    const char *small = "{\n\tservers {\n\t\tmax_header_size 64KB\n\t}\n}\n:80\n";
+    T_INT(cc_cf_adapt(a, "Caddyfile", small, strlen(small), &hcfg, &lw, &err), CC_OK);
+    T_INT(lw.list.n, 0);
     T_OK(adapt(a, "example.com\nfrobnicate x\n", &err) == NULL, "unknown directive accepted");
     T_HAS(err.msg, "Caddyfile:2: unrecognized directive: frobnicate\nDid you mean to define a "
                    "second site?");
