@@ -241,7 +241,7 @@ report="$work/report.txt"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "versions: caddy-c ${ver_caddyc:-?} (git $git_rev), nginx ${ver_nginx:-?}, caddy ${ver_caddy:-?}, wrk ${ver_wrk:-?}"
     echo "pinning: servers ${BENCH_SERVER_CPUS:-any CPU}, wrk ${BENCH_WRK_CPUS:-any CPU}"
-    echo "load: wrk -t$THREADS -c$CONNS -d${SECS}s --latency, keep-alive, after a ${WARMUP}s warm-up; $RUNS run(s) per cell (median by req/s)"
+    echo "load: wrk -t$THREADS -c$CONNS -d${SECS}s --latency, keep-alive, after a ${WARMUP}s warm-up; $RUNS round(s), each running every server once in rotating order (median of a cell by req/s)"
     echo "wrk and the servers share the machine's cores; CPU/req = server utime+stime / requests completed"
     echo "caddy-c = --workers 1; caddy-c-auto = default (one worker per CPU)"
     echo "nginx = worker_processes 1; nginx-auto = worker_processes auto; caddy = Caddy, admin off"
@@ -346,26 +346,38 @@ measure() {
             other / secs * 100, (c1 - c0) / secs * 100 }'
 }
 
+# The runs of a workload go round the servers (the order rotating each round) instead of
+# one server's runs back to back: this VM's speed drifts by 10-20% over a minute, and a
+# block of runs hands that drift to whichever server measured during the slow part.
+declare -A LINES=()
 for w in $WORKLOADS; do
+    live=()
     for s in $SERVERS; do
         [ -n "${BROKEN[$s]:-}" ] && continue
-        url=$(url_of "$s" "$w")
         wait_quiet
-        run_wrk $((WARMUP + 30)) /dev/null -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url"
-        lines=""
-        for ((r = 0; r < RUNS; r++)); do
-            measure "$s" "$url" >"$work/res"
+        run_wrk $((WARMUP + 30)) /dev/null -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$(url_of "$s" "$w")"
+        live+=("$s")
+        LINES[$s]=""
+    done
+    for ((r = 0; r < RUNS; r++)); do
+        for ((k = 0; k < ${#live[@]}; k++)); do
+            s=${live[$(((k + r) % ${#live[@]}))]}
+            [ -n "${BROKEN[$s]:-}" ] && continue
+            measure "$s" "$(url_of "$s" "$w")" >"$work/res"
             res=$(cat "$work/res")
             log "$w $s: $res"
             case $res in fail*) continue ;; esac
-            lines="$lines$res"$'\n'
+            LINES[$s]="${LINES[$s]}$res"$'\n'
         done
+    done
+    for s in "${live[@]}"; do
         if ! alive "${PID[$s]}"; then
             BROKEN[$s]="died during the $w workload"
             log "$s: ${BROKEN[$s]}"
             show_log "$s"
             continue
         fi
+        lines=${LINES[$s]}
         [ -n "$lines" ] || continue
         n=$(printf '%s' "$lines" | wc -l)
         RES["$s $w"]=$(printf '%s' "$lines" | sort -n -k1,1 | sed -n "$(((n + 1) / 2))p")
