@@ -69,11 +69,17 @@ static bool entry_matches(const rc_entry *e, const cc_req *r, const char *body, 
            (n == 0 || memcmp(e->body, body, n) == 0) && headers_match(e, &r->resp.headers);
 }
 
+/* Only decides whether an answer was seen before, so the body's length and first bytes
+ * are enough (a file's answer also differs by its ETag): a site with many small files
+ * that rarely repeat pays a short hash per miss, not one over up to 8 KiB. */
+#define RC_HASH_BODY 256
+
 static uint64_t answer_hash(const cc_req *r, const char *body, size_t n, bool close, time_t sec)
 {
     cc_xxh64_state st;
     cc_xxh64_init(&st, (uint64_t)sec * 2 + close);
-    cc_xxh64_update(&st, body, n);
+    cc_xxh64_update(&st, &n, sizeof(n));
+    cc_xxh64_update(&st, body, n < RC_HASH_BODY ? n : RC_HASH_BODY);
     for (size_t i = 0; i < r->resp.headers.n; i++) {
         const char *nm = or_empty(r->resp.headers.v[i].name);
         const char *v = or_empty(r->resp.headers.v[i].value);
