@@ -18,29 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../caddyfile/adapter.h"
 #include "../../core/handler.h"
 #include "../../core/log.h"
-#include "../../core/module.h"
-#include "../../engine/engine.h"
-#include "../../handlers/handlers.h"
 #include "../t.h"
+#include "engine_rt.h"
 #include "net.h"
 
 static char dir[64];
 static int P1, P2;
-
-static cc_runtime *load(const char *src, cc_err *err)
-{
-    cc_arena *a = cc_arena_new(0);
-    cc_cfg *cfg = NULL;
-    cc_err_clear(err);
-    if (cc_cf_adapt(a, "Caddyfile", src, strlen(src), &cfg, NULL, err) != CC_OK) {
-        cc_arena_free(a);
-        return NULL;
-    }
-    return cc_runtime_load(a, cfg, err);
-}
 
 /* Reads until EOF (sets *closed), timeout or cap; returns bytes read. */
 static size_t read_all(int fd, char *out, size_t cap, bool *closed)
@@ -420,7 +405,7 @@ static void test_swap(cc_engine *e)
     snprintf(src, sizeof(src),
              "{\n\tadmin off\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\trespond \"two\"\n}\n",
              P1);
-    cc_runtime *rt = load(src, &err);
+    cc_runtime *rt = t_load(src, &err);
     T_OK(rt != NULL, "load two: %s", err.msg);
     if (!rt)
         return;
@@ -449,7 +434,7 @@ static void test_swap(cc_engine *e)
              "{\n\tadmin off\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\trespond \"three\"\n}\n"
              "http://127.0.0.1:%d {\n\tbind 127.0.0.1\n\trespond \"three\"\n}\n",
              P1, P3);
-    rt = load(src, &err);
+    rt = t_load(src, &err);
     T_OK(rt != NULL, "load three: %s", err.msg);
     if (rt) {
         cc_err_clear(&err);
@@ -464,7 +449,7 @@ static void test_swap(cc_engine *e)
     /* an HTTPS site gets the TLS front on its port: plain HTTP there is not answered
      * (tests/integration/tls.sh covers the front itself) */
     snprintf(src, sizeof(src), "{\n\tadmin off\n}\nexample.com:%d {\n\trespond \"tls\"\n}\n", P1);
-    rt = load(src, &err);
+    rt = t_load(src, &err);
     T_OK(rt != NULL, "load tls: %s", err.msg);
     if (rt) {
         cc_err_clear(&err);
@@ -479,7 +464,7 @@ static void test_swap(cc_engine *e)
     snprintf(src, sizeof(src),
              "{\n\tadmin off\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\trespond \"four\"\n}\n",
              P4);
-    rt = load(src, &err);
+    rt = t_load(src, &err);
     if (rt) {
         T_INT(cc_engine_swap(e, rt, &err), CC_OK);
         cc_runtime_unref(rt);
@@ -517,20 +502,11 @@ static void remove_files(void)
 
 int main(void)
 {
-    cc_modules_set(cc_handler_modules);
-    cc_handler_types_set(cc_handler_types);
     cc_log_set_level(CC_LOG_WARN);
     make_files();
     P1 = t_free_port();
     P2 = t_free_port();
-    cc_err err = {0};
-    cc_runtime *rt = load(conf(P1, P2, NULL), &err);
-    T_OK(rt != NULL, "load: %s", err.msg);
-    if (!rt)
-        return t_done();
-    cc_engine *e = cc_engine_start(rt, &(cc_engine_opts){.workers = 2}, &err);
-    cc_runtime_unref(rt);
-    T_OK(e != NULL, "start: %s", err.msg);
+    cc_engine *e = t_serve(conf(P1, P2, NULL), 2);
     if (!e)
         return t_done();
     test_basics();

@@ -29,6 +29,7 @@
 #include "../../engine/internal.h"
 #include "../../handlers/handlers.h"
 #include "../t.h"
+#include "engine_rt.h"
 #include "net.h"
 
 static int PORT;
@@ -564,17 +565,14 @@ static void retype(cc_arena *a, cc_cfg *v, int depth)
         retype(a, v->obj.v[i], depth + 1);
 }
 
+static void retype_all(cc_arena *a, cc_cfg *cfg)
+{
+    retype(a, cfg, 0);
+}
+
 static cc_runtime *load(const char *src, cc_err *err)
 {
-    cc_arena *a = cc_arena_new(0);
-    cc_cfg *cfg = NULL;
-    cc_err_clear(err);
-    if (cc_cf_adapt(a, "Caddyfile", src, strlen(src), &cfg, NULL, err) != CC_OK) {
-        cc_arena_free(a);
-        return NULL;
-    }
-    retype(a, cfg, 0);
-    return cc_runtime_load(a, cfg, err);
+    return t_load_fix(src, err, retype_all);
 }
 
 /* ---- client side ---- */

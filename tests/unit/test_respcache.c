@@ -12,30 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../caddyfile/adapter.h"
 #include "../../core/handler.h"
 #include "../../core/log.h"
-#include "../../core/module.h"
-#include "../../engine/engine.h"
 #include "../../engine/internal.h"
-#include "../../handlers/handlers.h"
 #include "../t.h"
+#include "engine_rt.h"
 #include "net.h"
 
 static char dir[64];
 static int P;
-
-static cc_runtime *load(const char *src, cc_err *err)
-{
-    cc_arena *a = cc_arena_new(0);
-    cc_cfg *cfg = NULL;
-    cc_err_clear(err);
-    if (cc_cf_adapt(a, "Caddyfile", src, strlen(src), &cfg, NULL, err) != CC_OK) {
-        cc_arena_free(a);
-        return NULL;
-    }
-    return cc_runtime_load(a, cfg, err);
-}
 
 static const char *conf(const char *hello)
 {
@@ -277,7 +262,7 @@ static void test_swap(cc_engine *e)
         get1(fd, "GET", "/hello");
     close(fd);
     cc_err err = {0};
-    cc_runtime *rt = load(conf("hello, again"), &err);
+    cc_runtime *rt = t_load(conf("hello, again"), &err);
     T_OK(rt && cc_engine_swap(e, rt, &err) == 0, "swap: %s", err.msg);
     cc_runtime_unref(rt);
     int ok = 0;
@@ -338,8 +323,6 @@ static void test_keys(void)
 
 int main(void)
 {
-    cc_modules_set(cc_handler_modules);
-    cc_handler_types_set(cc_handler_types);
     cc_log_set_level(CC_LOG_ERROR);
     snprintf(dir, sizeof(dir), "/tmp/cc_rcache_XXXXXX");
     if (!mkdtemp(dir))
@@ -348,14 +331,7 @@ int main(void)
     snprintf(sub, sizeof(sub), "%s/f", dir);
     mkdir(sub, 0755);
     P = t_free_port();
-    cc_err err = {0};
-    cc_runtime *rt = load(conf("hello, world"), &err);
-    T_OK(rt != NULL, "load: %s", err.msg);
-    if (!rt)
-        return t_done();
-    cc_engine *e = cc_engine_start(rt, &(cc_engine_opts){.workers = 1}, &err);
-    cc_runtime_unref(rt);
-    T_OK(e != NULL, "start: %s", err.msg);
+    cc_engine *e = t_serve(conf("hello, world"), 1);
     if (!e)
         return t_done();
     test_keys();
