@@ -349,7 +349,7 @@ measure() {
 # The runs of a workload go round the servers (the order rotating each round) instead of
 # one server's runs back to back: this VM's speed drifts by 10-20% over a minute, and a
 # block of runs hands that drift to whichever server measured during the slow part.
-declare -A LINES=()
+declare -A LINES=() ROUND=() # ROUND: "server workload round" -> req/s
 for w in $WORKLOADS; do
     live=()
     for s in $SERVERS; do
@@ -368,6 +368,7 @@ for w in $WORKLOADS; do
             log "$w $s: $res"
             case $res in fail*) continue ;; esac
             LINES[$s]="${LINES[$s]}$res"$'\n'
+            ROUND["$s $w $r"]=${res%% *}
         done
     done
     for s in "${live[@]}"; do
@@ -421,9 +422,22 @@ label() { case $1 in caddy) echo "Caddy" ;; *) echo "$1" ;; esac; }
             fi
             read -r ar _ _ ac _ _ <<<"$a"
             read -r br _ _ bc _ _ <<<"$b"
-            awk -v w="$w" -v o="$mine/$(label "$other")" -v ar="$ar" -v br="$br" -v ac="$ac" -v bc="$bc" 'BEGIN {
-                printf "%-10s %-24s req/s %5.2fx   CPU/req %5.2fx\n", w, o,
-                    (br > 0 ? ar / br : 0), (bc > 0 ? ac / bc : 0) }'
+            # the same ratio within each round (runs less than half a minute apart)
+            rr=""
+            for ((r = 0; r < RUNS; r++)); do
+                x=${ROUND["$mine $w $r"]:-}
+                y=${ROUND["$other $w $r"]:-}
+                [ -n "$x" ] && [ -n "$y" ] && rr="$rr $x/$y"
+            done
+            awk -v w="$w" -v o="$mine/$(label "$other")" -v ar="$ar" -v br="$br" -v ac="$ac" -v bc="$bc" -v rr="$rr" 'BEGIN {
+                line = sprintf("%-10s %-24s req/s %5.2fx   CPU/req %5.2fx", w, o,
+                    (br > 0 ? ar / br : 0), (bc > 0 ? ac / bc : 0))
+                n = split(rr, p, " ")
+                for (i = 1; i <= n; i++) { split(p[i], q, "/"); v[i] = q[2] > 0 ? q[1] / q[2] : 0 }
+                for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+                if (n > 1)
+                    line = line sprintf("   per round: median %.2fx, %.2f-%.2fx", v[int((n + 1) / 2)], v[1], v[n])
+                print line }'
         done
     done
     bad=0
