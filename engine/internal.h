@@ -315,10 +315,10 @@ bool eng_resp_add_headers(struct MHD_Response *mr, const cc_req *r, bool upgrade
  * answers that recur (respond "...", a small static file), keyed by the exact body and
  * header bytes, the close flag and the second of their Date. */
 #define ENG_RCACHE_BODY_MAX ((size_t)8 << 10)
-/* The cached response for this answer, which the caller queues but never destroys;
- * NULL when there is none yet (the caller builds its own). */
+/* The cached response for this answer sent in second sec (its Date), which the caller
+ * queues but never destroys; NULL when there is none yet (the caller builds its own). */
 struct MHD_Response *eng_rcache_get(eng_worker *w, const cc_req *r, const char *body, size_t n,
-                                    bool close);
+                                    bool close, time_t sec);
 void eng_rcache_free(eng_worker *w);
 extern atomic_ulong eng_stat_rc_hits, eng_stat_rc_builds;
 

@@ -172,11 +172,10 @@ static bool fill_key(rc_entry *e, const cc_headers *hs)
 }
 
 struct MHD_Response *eng_rcache_get(eng_worker *w, const cc_req *r, const char *body, size_t n,
-                                    bool close)
+                                    bool close, time_t sec)
 {
     if (n > ENG_RCACHE_BODY_MAX)
         return NULL;
-    time_t sec = r->start.tv_sec;
     struct eng_rcache *c = w->rc;
     if (!c && !(c = w->rc = calloc(1, sizeof(*c))))
         return NULL;

@@ -215,7 +215,10 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
     const char *bytes = NULL;
     size_t n = 0;
     bool small = !upgrade && small_body(q, no_body, &bytes, &n);
-    struct MHD_Response *mr = small ? eng_rcache_get(q->w, r, bytes, n, close) : NULL;
+    /* Date is when the answer leaves (this loop turn), not when the request came: an
+     * asynchronous chain may have taken seconds */
+    struct MHD_Response *mr =
+        small ? eng_rcache_get(q->w, r, bytes, n, close, q->w->now_real.tv_sec) : NULL;
     bool shared = mr != NULL;
     if (!mr) {
         if (upgrade)

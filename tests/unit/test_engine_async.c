@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../caddyfile/adapter.h"
@@ -386,7 +387,7 @@ typedef struct pd {
     cc_body body;
     cc_req *r;
     cc_loop_timer *t;
-    bool resumed, sent, never;
+    bool resumed, sent, never, mem;
 } pd;
 
 static ssize_t pd_read(cc_body *b, char *buf, size_t cap)
@@ -425,6 +426,8 @@ static void pd_fire(cc_loop_timer *t, void *ctx)
     p->resumed = true;
     atomic_fetch_add(&g_pend_resumed, 1);
     p->r->resp.status = 200;
+    if (p->mem) /* a complete memory answer, which the engine may reuse (respcache.c) */
+        cc_resp_set_text(p->r, 200, "text/plain", "late answer\n", 12);
     cc_req_resume(p->r, CC_OK);
 }
 
@@ -447,8 +450,10 @@ static int pd_handle(cc_handler *h, cc_req *r, cc_next *next)
     p->t = cc_loop_timer_new(l, pd_fire, p);
     cc_arena_defer(r->arena, pd_cleanup, p);
     cc_req_on_gone(r, pd_gone, p);
+    p->mem = qint(r, "mem", 0) != 0;
     p->body = (cc_body){.fd = -1, .len = 12, .read = pd_read, .close = pd_close, .ctx = p};
-    r->resp.body = &p->body;
+    if (!p->mem)
+        r->resp.body = &p->body;
     cc_loop_timer_start(p->t, (uint64_t)qint(r, "ms", 50) * 1000000u);
     return CC_ASYNC;
 }
@@ -1090,6 +1095,29 @@ static void test_pending(void)
     T_INT(count(b.p ? b.p : "", b.n, "pending done"), 2);
     T_OK(b.p && strstr(b.p, "hello"), "pipelined after pending");
     buf_free(&b);
+
+    /* answers that wait take the Date of when they leave, also when the engine reuses
+     * one response for them: four at once, 1.3 s each, so at least one reuses */
+    time_t t_start = time(NULL);
+    int late[4];
+    for (int i = 0; i < 4; i++) {
+        late[i] = dial();
+        sends(late[i], "GET /t/pending?ms=1300&mem=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Connection: close\r\n\r\n");
+    }
+    int dated = 0;
+    for (int i = 0; i < 4; i++) {
+        buf lb = {0};
+        read_to_eof(late[i], &lb, 0);
+        close(late[i]);
+        const char *d = lb.p ? strstr(lb.p, "\r\nDate: ") : NULL;
+        char v[64];
+        time_t t;
+        dated += d && sscanf(d + 8, "%63[^\r]", v) == 1 && cc_http_parse_date(v, &t) &&
+                 t >= t_start + 1 && strstr(lb.p, "\r\n\r\nlate answer\n");
+        buf_free(&lb);
+    }
+    T_INT(dated, 4);
 
     /* the client leaves while pending: cancelled (its body closed) at once */
     int closed0 = atomic_load(&g_pend_closed), res0 = atomic_load(&g_pend_resumed),

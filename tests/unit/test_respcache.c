@@ -276,10 +276,10 @@ static void test_swap(cc_engine *e)
 }
 
 /* The key directly: close flag, second and body each make a different answer. */
-static struct MHD_Response *get2(eng_worker *w, cc_req *r, const char *body, bool close)
+static struct MHD_Response *get2(eng_worker *w, cc_req *r, const char *body, bool close, time_t sec)
 {
-    struct MHD_Response *first = eng_rcache_get(w, r, body, strlen(body), close);
-    return first ? first : eng_rcache_get(w, r, body, strlen(body), close);
+    struct MHD_Response *first = eng_rcache_get(w, r, body, strlen(body), close, sec);
+    return first ? first : eng_rcache_get(w, r, body, strlen(body), close, sec);
 }
 
 static void test_keys(void)
@@ -290,32 +290,32 @@ static void test_keys(void)
     memset(&r, 0, sizeof(r));
     cc_arena *a = cc_arena_new(0);
     r.arena = a;
-    r.start.tv_sec = 1000000000;
+    time_t sec = 1000000000;
     cc_headers_set(a, &r.resp.headers, "Server", "caddy-c");
-    T_OK(eng_rcache_get(&w, &r, "x", 1, false) == NULL, "first sight builds nothing");
-    struct MHD_Response *m1 = eng_rcache_get(&w, &r, "x", 1, false);
+    T_OK(eng_rcache_get(&w, &r, "x", 1, false, sec) == NULL, "first sight builds nothing");
+    struct MHD_Response *m1 = eng_rcache_get(&w, &r, "x", 1, false, sec);
     T_OK(m1 != NULL, "second sight builds");
-    T_OK(eng_rcache_get(&w, &r, "x", 1, false) == m1, "third reuses");
+    T_OK(eng_rcache_get(&w, &r, "x", 1, false, sec) == m1, "third reuses");
     const char *v = MHD_get_response_header(m1, "Date");
     T_STR(v ? v : "", "Sun, 09 Sep 2001 01:46:40 GMT");
     T_OK(MHD_get_response_header(m1, "Connection") == NULL, "no close");
-    struct MHD_Response *m2 = get2(&w, &r, "x", true);
+    struct MHD_Response *m2 = get2(&w, &r, "x", true, sec);
     v = m2 ? MHD_get_response_header(m2, "Connection") : NULL;
     T_OK(m2 && m2 != m1 && v && strcmp(v, "close") == 0, "close is part of the key");
-    r.start.tv_sec++;
-    struct MHD_Response *m3 = get2(&w, &r, "x", false);
+    sec++;
+    struct MHD_Response *m3 = get2(&w, &r, "x", false, sec);
     v = m3 ? MHD_get_response_header(m3, "Date") : NULL;
     T_OK(m3 && m3 != m1 && v && strcmp(v, "Sun, 09 Sep 2001 01:46:41 GMT") == 0,
          "the second is part of the key");
-    struct MHD_Response *m4 = get2(&w, &r, "y", false);
+    struct MHD_Response *m4 = get2(&w, &r, "y", false, sec);
     T_OK(m4 && m4 != m3, "the body is part of the key");
     /* more answers than entries: older ones are replaced, the newest stay */
     char b[16];
     for (int i = 0; i < 20; i++) {
         snprintf(b, sizeof(b), "b%d", i);
-        get2(&w, &r, b, false);
+        get2(&w, &r, b, false, sec);
     }
-    T_OK(eng_rcache_get(&w, &r, "b19", 3, false) != NULL, "the newest answer is kept");
+    T_OK(eng_rcache_get(&w, &r, "b19", 3, false, sec) != NULL, "the newest answer is kept");
     eng_rcache_free(&w);
     T_OK(w.rc == NULL, "freed");
     cc_arena_free(a);
