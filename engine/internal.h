@@ -308,7 +308,8 @@ enum MHD_Result eng_respond_error(eng_req *q, struct MHD_Connection *mc, int sta
                                   const char *reason);
 void eng_resp_release(eng_req *q);
 /* Adds r's response headers to mr, leaving out what MHD writes itself and any header
- * that is invalid or carries CR/LF; returns close, or'd with a "Connection: close". */
+ * that is invalid or carries CR/LF, then "Connection: close" when close is set or the
+ * headers ask for it; false when MHD refused that close (the connection would stay). */
 bool eng_resp_add_headers(struct MHD_Response *mr, const cc_req *r, bool upgrade, bool close);
 
 /* Reusable responses (respcache.c): a worker keeps the MHD responses of small complete

@@ -42,22 +42,23 @@ struct eng_rcache {
     uint64_t tick;
 };
 
-static const char *or_empty(const char *s)
+/* Part i of an answer's header key: names and values alternate, NULL read as "". */
+static const char *key_part(const cc_headers *hs, size_t i)
 {
-    return s ? s : "";
+    const cc_header *h = &hs->v[i / 2];
+    const char *p = i % 2 ? h->value : h->name;
+    return p ? p : "";
 }
 
 static bool headers_match(const rc_entry *e, const cc_headers *hs)
 {
     const char *k = e->key, *end = e->key + e->key_len;
-    for (size_t i = 0; i < hs->n; i++) {
-        const char *parts[2] = {or_empty(hs->v[i].name), or_empty(hs->v[i].value)};
-        for (int j = 0; j < 2; j++) {
-            size_t l = strlen(parts[j]) + 1;
-            if ((size_t)(end - k) < l || memcmp(k, parts[j], l) != 0)
-                return false;
-            k += l;
-        }
+    for (size_t i = 0; i < 2 * hs->n; i++) {
+        const char *p = key_part(hs, i);
+        size_t l = strlen(p) + 1;
+        if ((size_t)(end - k) < l || memcmp(k, p, l) != 0)
+            return false;
+        k += l;
     }
     return k == end;
 }
@@ -80,11 +81,9 @@ static uint64_t answer_hash(const cc_req *r, const char *body, size_t n, bool cl
     cc_xxh64_init(&st, (uint64_t)sec * 2 + close);
     cc_xxh64_update(&st, &n, sizeof(n));
     cc_xxh64_update(&st, body, n < RC_HASH_BODY ? n : RC_HASH_BODY);
-    for (size_t i = 0; i < r->resp.headers.n; i++) {
-        const char *nm = or_empty(r->resp.headers.v[i].name);
-        const char *v = or_empty(r->resp.headers.v[i].value);
-        cc_xxh64_update(&st, nm, strlen(nm) + 1);
-        cc_xxh64_update(&st, v, strlen(v) + 1);
+    for (size_t i = 0; i < 2 * r->resp.headers.n; i++) {
+        const char *p = key_part(&r->resp.headers, i);
+        cc_xxh64_update(&st, p, strlen(p) + 1);
     }
     return cc_xxh64_digest(&st);
 }
@@ -140,8 +139,7 @@ static struct MHD_Response *build(const cc_req *r, const char *body, size_t n, b
             return NULL;
         }
     }
-    if (eng_resp_add_headers(mr, r, false, close) &&
-        MHD_add_response_header(mr, "Connection", "close") != MHD_YES) {
+    if (!eng_resp_add_headers(mr, r, false, close)) {
         MHD_destroy_response(mr);
         return NULL;
     }
@@ -152,19 +150,16 @@ static struct MHD_Response *build(const cc_req *r, const char *body, size_t n, b
 static bool fill_key(rc_entry *e, const cc_headers *hs)
 {
     size_t len = 0;
-    for (size_t i = 0; i < hs->n; i++)
-        len += strlen(or_empty(hs->v[i].name)) + strlen(or_empty(hs->v[i].value)) + 2;
-    e->key = malloc(len ? len : 1);
-    if (!e->key)
+    for (size_t i = 0; i < 2 * hs->n; i++)
+        len += strlen(key_part(hs, i)) + 1;
+    char *k = e->key = malloc(len ? len : 1);
+    if (!k)
         return false;
-    char *k = e->key;
-    for (size_t i = 0; i < hs->n; i++) {
-        const char *parts[2] = {or_empty(hs->v[i].name), or_empty(hs->v[i].value)};
-        for (int j = 0; j < 2; j++) {
-            size_t l = strlen(parts[j]) + 1;
-            memcpy(k, parts[j], l);
-            k += l;
-        }
+    for (size_t i = 0; i < 2 * hs->n; i++) {
+        const char *p = key_part(hs, i);
+        size_t l = strlen(p) + 1;
+        memcpy(k, p, l);
+        k += l;
     }
     e->key_len = len;
     e->nh = hs->n;

@@ -166,7 +166,11 @@ bool eng_resp_add_headers(struct MHD_Response *mr, const cc_req *r, bool upgrade
         if (MHD_add_response_header(mr, h->name, v[0] ? v : " ") != MHD_YES)
             cc_log(CC_LOG_WARN, "http.engine", NULL, "response header %s refused by MHD", h->name);
     }
-    return close;
+    if (close && MHD_add_response_header(mr, "Connection", "close") != MHD_YES) {
+        cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot add Connection: close");
+        return false;
+    }
+    return true;
 }
 
 /* The whole body as bytes when it is small and complete: an empty answer, a memory body,
@@ -235,11 +239,8 @@ enum MHD_Result eng_respond(eng_req *q, struct MHD_Connection *mc)
     }
     if (no_body)
         q->resp_size = 0;
-    if (!shared) {
-        close = eng_resp_add_headers(mr, r, upgrade, close);
-        if (close && MHD_add_response_header(mr, "Connection", "close") != MHD_YES)
-            cc_log(CC_LOG_WARN, "http.engine", NULL, "cannot add Connection: close");
-    }
+    if (!shared)
+        eng_resp_add_headers(mr, r, upgrade, close); /* a refusal is logged there */
     if (upgrade)
         q->upgrading = true;
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)status, mr);
